@@ -1,0 +1,60 @@
+# Toy twin of mmdet's Mask R-CNN R-50 FPN 1x COCO recipe: same model, the
+# toy COCO folder (128x128 images, 4 shape classes) and a CPU-sized schedule.
+# Make the data with `python tools/misc/make_toy_data.py`.
+_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+custom_imports = dict(imports=['mmmaskreuse'], allow_failed_imports=False)
+
+classes = ('circle', 'square', 'triangle', 'cross')
+# No ImageNet weights are available offline: train from scratch, so BN
+# learns its statistics and no stage is frozen.
+model = dict(
+    backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None),
+    roi_head=dict(
+        bbox_head=dict(num_classes=len(classes)),
+        mask_head=dict(num_classes=len(classes))))
+
+data_root = 'data/toy/coco/'
+metainfo = dict(classes=classes)
+image_scale = (128, 128)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=4,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=metainfo,
+        filter_cfg=dict(min_size=8),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4,
+    dataset=dict(
+        data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
+test_evaluator = val_evaluator
+
+max_epochs = 12
+train_cfg = dict(max_epochs=max_epochs, val_interval=4)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+         end=50),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
+         milestones=[9, 11], gamma=0.1)
+]
+default_hooks = dict(
+    logger=dict(interval=10), checkpoint=dict(interval=4, max_keep_ckpts=2))
+auto_scale_lr = dict(base_batch_size=4)

@@ -1,0 +1,101 @@
+"""Distributed training without CUDA (gloo on CPU).
+
+mmengine 0.10.7 assumes an accelerator in two places: ``init_dist`` calls
+``torch.cuda.set_device`` and ``Runner.wrap_model`` hands
+``device_ids=[LOCAL_RANK]`` to DDP, which rejects both on a CPU-only machine.
+The tools call :func:`setup_cpu_distributed` before building the Runner: it
+opens the gloo process group itself (so mmengine skips ``init_dist``) and
+points ``model_wrapper_cfg`` at :class:`CPUDistributedDataParallel`, which
+drops ``device_ids``. Nothing changes on machines with CUDA.
+"""
+import os
+import subprocess
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
+
+from mmmaskreuse.registry import MODEL_WRAPPERS
+
+# launcher -> environment variables holding (rank, world size, local rank)
+_LAUNCHER_RANK_ENV = {
+    'pytorch': ('RANK', 'WORLD_SIZE', 'LOCAL_RANK'),
+    'slurm': ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID'),
+    'mpi': ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
+            'OMPI_COMM_WORLD_LOCAL_RANK'),
+}
+
+
+@MODEL_WRAPPERS.register_module()
+class CPUDistributedDataParallel(MMDistributedDataParallel):
+    """``MMDistributedDataParallel`` for modules that live on the CPU.
+
+    ``device_ids`` given by the Runner are ignored (DDP requires None for CPU
+    modules). SyncBN layers are reverted to plain BN, because torch's
+    SyncBatchNorm only runs on accelerators; each process then normalises
+    with its own batch statistics.
+
+    Args:
+        module (nn.Module): Model to wrap.
+        device_ids (list, optional): Ignored. Defaults to None.
+        **kwargs: Passed to ``MMDistributedDataParallel``.
+    """
+
+    def __init__(self, module, device_ids=None, **kwargs):
+        super().__init__(
+            module=revert_sync_batchnorm(module), device_ids=None, **kwargs)
+
+
+def _export_torch_env(launcher: str) -> None:
+    """Fill torch's env:// variables from those of ``launcher``."""
+    rank_env = _LAUNCHER_RANK_ENV[launcher]
+    missing = [name for name in rank_env if name not in os.environ]
+    if missing:
+        raise RuntimeError(
+            f'--launcher {launcher} expects the environment variables '
+            f'{missing}; start the job with the matching launcher '
+            '(tools/dist_train.sh uses torchrun, i.e. --launcher pytorch)')
+    for torch_name, name in zip(_LAUNCHER_RANK_ENV['pytorch'], rank_env):
+        os.environ[torch_name] = os.environ[name]
+    if 'MASTER_ADDR' not in os.environ:
+        if launcher != 'slurm':
+            raise RuntimeError(f'--launcher {launcher} needs MASTER_ADDR')
+        node_list = os.environ['SLURM_NODELIST']
+        os.environ['MASTER_ADDR'] = subprocess.getoutput(
+            f'scontrol show hostname {node_list} | head -n1')
+    os.environ.setdefault('MASTER_PORT', '29500')
+
+
+def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
+    """Prepare distributed CPU training; a no-op where CUDA is available.
+
+    Args:
+        cfg (Config): The config; its ``model_wrapper_cfg`` is set to
+            :class:`CPUDistributedDataParallel`, keeping the user's other
+            wrapper arguments.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        bool: True if a gloo process group was opened.
+    """
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if launcher not in _LAUNCHER_RANK_ENV:
+        raise ValueError(f'unknown launcher {launcher!r}, expected one of '
+                         f"{['none', *_LAUNCHER_RANK_ENV]}")
+    _export_torch_env(launcher)
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend='gloo')
+    wrapper_cfg = dict(cfg.get('model_wrapper_cfg') or {})
+    if wrapper_cfg.get('type', 'MMDistributedDataParallel') not in (
+            'MMDistributedDataParallel', 'mmmaskreuse.CPUDistributedDataParallel'):
+        raise ValueError(
+            f"model_wrapper_cfg.type={wrapper_cfg['type']!r} cannot run on "
+            'CPU; use a machine with CUDA or the default wrapper')
+    wrapper_cfg['type'] = 'mmmaskreuse.CPUDistributedDataParallel'
+    wrapper_cfg.setdefault('broadcast_buffers', False)
+    wrapper_cfg.setdefault('find_unused_parameters',
+                           cfg.get('find_unused_parameters', False))
+    cfg.model_wrapper_cfg = wrapper_cfg
+    return True

@@ -1,0 +1,88 @@
+"""Checks the tools run before a Runner is built, so bad input fails fast
+with a message that names the bad value."""
+import os.path as osp
+from typing import Iterator, List, Optional, Tuple
+
+from mmengine.config import Config
+
+TOY_DATA_HINT = ('make the toy data with `python tools/misc/make_toy_data.py '
+                 '--out data/toy`, or point the config at your dataset with '
+                 '--cfg-options {key}.data_root=PATH')
+
+# dataset wrappers (mmengine, mmdet, mmseg) and where they keep the wrapped ones
+_WRAPPED_KEYS = ('dataset', 'datasets')
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config file, with a clear error for a missing path.
+
+    Args:
+        path (str): Config file.
+        cfg_options (dict, optional): ``--cfg-options`` overrides.
+
+    Returns:
+        Config: The merged config.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def _leaf_datasets(dataset_cfg, key: str) -> Iterator[Tuple[dict, str]]:
+    """Yield ``(dataset config, dotted key)`` for every non-wrapper dataset."""
+    if isinstance(dataset_cfg, (list, tuple)):
+        for index, item in enumerate(dataset_cfg):
+            yield from _leaf_datasets(item, f'{key}.{index}')
+        return
+    wrapped = [k for k in _WRAPPED_KEYS if k in dataset_cfg]
+    if not wrapped:
+        yield dataset_cfg, key
+    for name in wrapped:
+        yield from _leaf_datasets(dataset_cfg[name], f'{key}.{name}')
+
+
+def _expected_paths(dataset_cfg: dict) -> List[Tuple[str, str]]:
+    """``(field, path)`` pairs a dataset config says must exist on disk."""
+    data_root = dataset_cfg.get('data_root') or ''
+    paths = []
+    if data_root:
+        paths.append(('data_root', data_root))
+    ann_file = dataset_cfg.get('ann_file') or ''
+    if ann_file:
+        paths.append(('ann_file', osp.join(data_root, ann_file)))
+    prefix = dataset_cfg.get('data_prefix') or {}
+    if isinstance(prefix, str):
+        prefix = {'': prefix}
+    for name, value in prefix.items():
+        if value:
+            paths.append((f'data_prefix.{name}'.rstrip('.'),
+                          osp.join(data_root, value)))
+    return [(field, path) for field, path in paths if '://' not in path]
+
+
+def check_dataset_paths(cfg: Config, loaders: Tuple[str, ...]) -> None:
+    """Fail before any model is built if a dataset folder or file is missing.
+
+    Args:
+        cfg (Config): The config.
+        loaders (tuple[str]): Dataloader keys to check, e.g.
+            ``('train_dataloader', 'val_dataloader')``.
+
+    Raises:
+        FileNotFoundError: naming the missing path, the config key that asks
+            for it and how to make the toy data.
+    """
+    for loader in loaders:
+        if not cfg.get(loader):
+            continue
+        for dataset_cfg, key in _leaf_datasets(cfg[loader]['dataset'],
+                                               f'{loader}.dataset'):
+            for field, path in _expected_paths(dataset_cfg):
+                if not osp.exists(path):
+                    hint = TOY_DATA_HINT.format(key=key)
+                    raise FileNotFoundError(
+                        f'dataset path not found: {path} (from {key}.{field}'
+                        f'); {hint}')

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# One idempotent setup for CPU machines: a local virtualenv with the pinned
+# OpenMMLab stack and this package in editable mode.
+#
+#   VENV     virtualenv folder (default .venv)
+#   PYTHON   interpreter that creates it (default python3)
+#   MMMASKREUSE_CACHE  where built wheels are kept across clones
+#            (default ~/.cache/mmmaskreuse)
+#
+# mmcv 2.1.0 has no wheel for torch 2.13, so it is compiled once with its ops
+# (~9 min on 2 cores) and the wheel is cached, keyed by python/torch/mmcv.
+# A second run on a set-up machine only checks the stamp and the imports.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+CACHE=${MMMASKREUSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmmaskreuse}
+TORCH=2.13.0
+TORCHVISION=0.28.0
+MMCV=2.1.0
+# '===' asks for exactly 2.13.0: the standard build, whose torchvision ops
+# load, not the local '2.13.0+cpu' file some machines carry.
+STACK="torch===$TORCH torchvision==$TORCHVISION mmcv==$MMCV mmengine==0.10.7 \
+mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 ftfy regex pytest"
+STAMP="$VENV/.mmmaskreuse-stack"
+PIP="$VENV/bin/pip --disable-pip-version-check"
+
+check_imports() {
+    "$VENV/bin/python" - <<'PY'
+import mmcv.ops, mmdet, mmpretrain, mmseg, torchvision.ops  # noqa: F401
+import mmmaskreuse
+print(f'mmmaskreuse {mmmaskreuse.__version__} ready '
+      f'(torch {__import__("torch").__version__}, mmcv {mmcv.__version__})')
+PY
+}
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STACK" ] && check_imports; then
+    exit 0
+fi
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+$PIP install -q "torch===$TORCH" "torchvision==$TORCHVISION"
+# mmcv's setup.py and mmengine's `mmdet::` config lookup use pkg_resources:
+# keep a setuptools that has it. pip warns that torch asks for >=77; torch
+# only needs it to build C++ extensions, which mmcv's build covers here.
+$PIP install -q "setuptools<70" wheel
+
+PYTAG=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+DEVICE=$("$VENV/bin/python" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
+WHEELS="$CACHE/wheels/$PYTAG-torch$TORCH-mmcv$MMCV-$DEVICE"
+if ! ls "$WHEELS"/mmcv-$MMCV-*.whl >/dev/null 2>&1; then
+    echo "building mmcv $MMCV with ops into $WHEELS (about 9 min on 2 cores)"
+    mkdir -p "$WHEELS"
+    MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+        $PIP wheel -q --no-build-isolation --no-deps "mmcv==$MMCV" \
+        -w "$WHEELS.partial"
+    mv "$WHEELS.partial"/mmcv-*.whl "$WHEELS"/ && rmdir "$WHEELS.partial"
+fi
+$PIP install -q --no-deps "$WHEELS"/mmcv-$MMCV-*.whl
+# mmcv's runtime requirements, then the rest of the stack
+$PIP install -q addict packaging Pillow pyyaml yapf opencv-python \
+    mmengine==0.10.7 mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 \
+    ftfy regex pytest
+$PIP install -q --no-deps -e .
+check_imports
+echo "$STACK" > "$STAMP"
