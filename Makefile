@@ -1,25 +1,32 @@
 # make install : set up .venv with the pinned stack (idempotent)
 # make demo    : toy data -> train a classifier -> test it, on CPU (< 10 min)
 # make test    : the whole test suite (sets up first if needed)
-VENV ?= .venv
+#
+# Data and work_dirs are written under the folder make runs in, so
+# `make -f path/to/Makefile demo` works from anywhere.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+VENV ?= $(ROOT)/.venv
 PY := $(VENV)/bin/python
-DEMO_CONFIG := configs/baselines/toy/resnet18_toy_cls.py
+DEMO_CONFIG := $(ROOT)/configs/baselines/toy/resnet18_toy_cls.py
 DEMO_DIR := work_dirs/demo
 
 .PHONY: install demo test toy-data
 
 install:
-	VENV=$(VENV) bash tools/misc/install.sh
+	VENV=$(VENV) bash $(ROOT)/tools/misc/install.sh
 
 toy-data: install
-	$(PY) tools/misc/make_toy_data.py --out data/toy
+	$(PY) $(ROOT)/tools/misc/make_toy_data.py --out data/toy
 
 demo: toy-data
-	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
-	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) \
-		--work-dir $(DEMO_DIR) | tee $(DEMO_DIR)/test.log
+	$(PY) $(ROOT)/tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
+	$(PY) $(ROOT)/tools/test.py $(DEMO_CONFIG) \
+		$$(cat $(DEMO_DIR)/last_checkpoint) --work-dir $(DEMO_DIR) \
+		| tee $(DEMO_DIR)/test.log
 	@grep -o 'accuracy/top1: [0-9.]*' $(DEMO_DIR)/test.log | tail -n 1 \
-		| sed 's/^/demo result (toy val, 4 classes, chance 25%): /'
+		| sed 's/^/demo result (toy val set, 4 classes, chance 25%): /'
 
 test: install
-	$(PY) -m pytest tests -v --durations=15
+	cd $(ROOT) && $(PY) -m pytest tests -v --durations=20

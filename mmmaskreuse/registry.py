@@ -71,3 +71,7 @@ METRICS = _child('metric', MMENGINE_METRICS)
 EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR)
 VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS)
 VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS)
+
+# Registries with no mmengine counterpart
+MASK_GENERATORS = Registry(
+    'mask generator', scope=SCOPE, locations=['mmmaskreuse.masking'])

@@ -6,11 +6,14 @@ from mmmaskreuse import registry
 
 
 def test_every_registry_is_an_mmengine_child_in_our_scope():
-    registries = [value for value in vars(registry).values()
-                  if isinstance(value, type(registry.MODELS))]
+    registries = [value for name, value in vars(registry).items()
+                  if isinstance(value, type(registry.MODELS))
+                  and not name.startswith('MMENGINE_')
+                  and value is not registry.MASK_GENERATORS]
     assert len(registries) >= 20
     for child in registries:
         assert child.scope == 'mmmaskreuse'
+        assert child.parent is not None
         assert child.parent.scope == 'mmengine'
         assert child.parent._children['mmmaskreuse'] is child
 

@@ -11,7 +11,7 @@
 # (~9 min on 2 cores) and the wheel is cached, keyed by python/torch/mmcv.
 # A second run on a set-up machine only checks the stamp and the imports.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.."  # the repository root
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
@@ -35,7 +35,7 @@ print(f'mmmaskreuse {mmmaskreuse.__version__} ready '
 PY
 }
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STACK" ] && check_imports; then
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STACK" ] && check_imports 2>/dev/null; then
     exit 0
 fi
 

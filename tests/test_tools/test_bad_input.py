@@ -1,0 +1,45 @@
+"""Bad input to the tools fails fast with a message naming the bad value."""
+from tests.conftest import config, run_tool
+
+CLS = config('baselines/toy/resnet18_toy_cls.py')
+
+
+def test_unknown_config_path(tmp_path):
+    proc = run_tool(['train.py', 'configs/nope/missing.py'], tmp_path,
+                    check=False)
+    assert proc.returncode == 2
+    assert 'config file not found: configs/nope/missing.py' in proc.stdout
+
+
+def test_missing_dataset_folder_says_how_to_make_it(tmp_path):
+    proc = run_tool(['train.py', CLS], tmp_path, check=False)
+    assert proc.returncode == 2
+    assert 'dataset path not found: data/toy/cls' in proc.stdout
+    assert 'python tools/misc/make_toy_data.py --out data/toy' in proc.stdout
+
+
+def test_missing_test_dataset_folder(tmp_path):
+    checkpoint = tmp_path / 'model.pth'
+    checkpoint.write_bytes(b'')
+    proc = run_tool(['test.py', CLS, str(checkpoint)], tmp_path, check=False)
+    assert proc.returncode == 2
+    assert 'dataset path not found: data/toy/cls' in proc.stdout
+
+
+def test_wrong_launcher(tmp_path):
+    proc = run_tool(['train.py', CLS, '--launcher', 'torchrun'], tmp_path,
+                    check=False)
+    assert proc.returncode == 2
+    assert "invalid choice: 'torchrun'" in proc.stdout
+    assert "'pytorch'" in proc.stdout
+
+
+def test_missing_checkpoint(toy_root):
+    proc = run_tool(['test.py', CLS, 'work_dirs/none.pth'], toy_root,
+                    check=False)
+    assert proc.returncode == 2
+    assert 'checkpoint not found: work_dirs/none.pth' in proc.stdout
+    proc = run_tool(['train.py', CLS, '--resume', 'work_dirs/none.pth'],
+                    toy_root, check=False)
+    assert proc.returncode == 2
+    assert '--resume checkpoint not found: work_dirs/none.pth' in proc.stdout

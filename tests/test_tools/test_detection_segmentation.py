@@ -1,0 +1,56 @@
+"""Toy Mask R-CNN, Faster R-CNN and UperNet through the user's commands."""
+import pickle
+
+import pytest
+
+from tests.conftest import config, last_metric, run_tool
+
+MASK_RCNN = config('baselines/toy/resnet50_coco_maskrcnn_toy.py')
+SHORT_EPOCHS = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+                'default_hooks.checkpoint.interval=1']
+
+
+@pytest.mark.parametrize('name,options,metrics', [
+    ('resnet50_coco_maskrcnn_toy.py', SHORT_EPOCHS,
+     ('coco/bbox_mAP', 'coco/segm_mAP')),
+    ('resnet50_voc_fasterrcnn_toy.py', SHORT_EPOCHS, ('pascal_voc/mAP', )),
+    ('resnet50_ade20k_upernet_toy.py',
+     ['train_cfg.max_iters=20', 'train_cfg.val_interval=20',
+      'default_hooks.checkpoint.interval=20'], ('mIoU', )),
+])
+def test_train_then_test_prints_the_metric(name, options, metrics, toy_root):
+    work_dir = toy_root / 'work_dirs' / name
+    run_tool(['train.py', config(f'baselines/toy/{name}'), '--work-dir',
+              str(work_dir), '--cfg-options', *options], toy_root)
+    checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
+    proc = run_tool(['test.py', config(f'baselines/toy/{name}'), checkpoint,
+                     '--work-dir', str(work_dir)], toy_root)
+    for metric in metrics:
+        assert 0 <= last_metric(proc.stdout, metric) <= 100
+
+
+def test_dist_train_two_cpu_processes_then_test_with_out_and_show_dir(
+        toy_root):
+    work_dir = toy_root / 'work_dirs' / 'maskrcnn_dist'
+    proc = run_tool(['dist_train.sh', MASK_RCNN, '2', '--work-dir',
+                     str(work_dir), '--cfg-options', *SHORT_EPOCHS],
+                    toy_root, env=dict(PORT='29517'))
+    assert 'Distributed launcher: pytorch' in proc.stdout
+    assert 'Distributed training: True' in proc.stdout
+    # 128 images shared by 2 processes, batch 4 each: 16 iterations/epoch
+    assert 'Epoch(train) [1][16/16]' in proc.stdout
+    checkpoint = work_dir / 'epoch_1.pth'
+    assert checkpoint.exists()
+
+    out = toy_root / 'results.pkl'
+    show_dir = toy_root / 'show'
+    proc = run_tool(['test.py', MASK_RCNN, str(checkpoint), '--work-dir',
+                     str(work_dir), '--out', str(out), '--show-dir',
+                     str(show_dir)], toy_root)
+    assert 0 <= last_metric(proc.stdout, 'coco/segm_mAP') <= 100
+    with open(out, 'rb') as f:
+        results = pickle.load(f)
+    assert len(results) == 32
+    assert {'pred_instances', 'img_id'} <= set(results[0])
+    assert len(list(show_dir.glob('*.jpg')) + list(show_dir.glob('*.png'))
+               ) == 32
