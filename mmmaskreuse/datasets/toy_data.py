@@ -1,8 +1,8 @@
 """Deterministic toy datasets in the on-disk formats of the real ones.
 
-Scenes are coloured shapes (the classes) on textured backgrounds. A shape's
-colour is drawn independently of its class, so models have to learn shape,
-not colour. Every shape is a polygon: the same vertices are rasterised into
+Scenes are coloured shapes (the classes), tilted by at most 15 degrees, on
+textured backgrounds. A shape's colour is drawn independently of its class,
+so models have to learn shape, not colour. Every shape is a polygon: the same vertices are rasterised into
 the image and written as the COCO polygon / ADE label, so annotations match
 pixels exactly.
 
@@ -31,11 +31,14 @@ ADE_CLASSES = ('background', ) + CLASSES
 PALETTE = ((230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
            (245, 130, 48), (145, 30, 180), (70, 240, 240), (240, 50, 230),
            (250, 250, 250), (20, 20, 20))
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3
 
+# Shapes stand nearly upright: with free rotation a ResNet trained from
+# scratch needs far more CPU minutes before it tells the classes apart.
+MAX_TILT = np.deg2rad(15)
 # image side, objects per image, object size range (px), images per split
 CLS_SPEC = dict(size=64, objects=(1, 1), scale=(28, 52),
-                split_sizes=dict(train=150, val=50))  # per class
+                split_sizes=dict(train=500, val=50))  # per class
 SCENE_SPEC = dict(size=128, objects=(1, 3), scale=(30, 64),
                   split_sizes=dict(train=128, val=32))
 
@@ -100,7 +103,7 @@ def _draw_scene(rng: np.random.Generator, spec: dict,
         diameter = rng.uniform(*spec['scale'])
         center = rng.uniform(diameter / 2 + 1, size - diameter / 2 - 1, 2)
         polygon = shape_polygon(CLASSES[cls], center, diameter,
-                                rng.uniform(0, 2 * np.pi))
+                                rng.uniform(-MAX_TILT, MAX_TILT))
         box = np.concatenate([polygon.min(0) - 2, polygon.max(0) + 2])
         if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3]
                and b[1] < box[3] for b in boxes):

@@ -27,6 +27,7 @@ def test_make_demo_trains_and_tests_above_chance(tmp_path):
 def test_killed_run_resumes_from_its_last_checkpoint(toy_root):
     work_dir = toy_root / 'work_dirs' / 'resume'
     options = ['--work-dir', str(work_dir), '--cfg-options',
+               'train_dataloader.dataset.indices=640',
                'train_cfg.max_epochs=4', 'train_cfg.val_interval=4',
                'default_hooks.checkpoint.interval=1',
                'default_hooks.checkpoint.max_keep_ckpts=4']

@@ -6,8 +6,11 @@ import pytest
 from tests.conftest import config, last_metric, run_tool
 
 MASK_RCNN = config('baselines/toy/resnet50_coco_maskrcnn_toy.py')
+# one short epoch on a subset: the tools are under test, not the accuracy
 SHORT_EPOCHS = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-                'default_hooks.checkpoint.interval=1']
+                'default_hooks.checkpoint.interval=1',
+                'train_dataloader.dataset.indices=16',
+                'val_dataloader.dataset.indices=8']
 
 
 @pytest.mark.parametrize('name,options,metrics', [
@@ -15,8 +18,9 @@ SHORT_EPOCHS = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
      ('coco/bbox_mAP', 'coco/segm_mAP')),
     ('resnet50_voc_fasterrcnn_toy.py', SHORT_EPOCHS, ('pascal_voc/mAP', )),
     ('resnet50_ade20k_upernet_toy.py',
-     ['train_cfg.max_iters=20', 'train_cfg.val_interval=20',
-      'default_hooks.checkpoint.interval=20'], ('mIoU', )),
+     ['train_cfg.max_iters=8', 'train_cfg.val_interval=8',
+      'default_hooks.checkpoint.interval=8',
+      'val_dataloader.dataset.indices=8'], ('mIoU', )),
 ])
 def test_train_then_test_prints_the_metric(name, options, metrics, toy_root):
     work_dir = toy_root / 'work_dirs' / name
@@ -33,12 +37,13 @@ def test_dist_train_two_cpu_processes_then_test_with_out_and_show_dir(
         toy_root):
     work_dir = toy_root / 'work_dirs' / 'maskrcnn_dist'
     proc = run_tool(['dist_train.sh', MASK_RCNN, '2', '--work-dir',
-                     str(work_dir), '--cfg-options', *SHORT_EPOCHS],
+                     str(work_dir), '--cfg-options', *SHORT_EPOCHS,
+                     'train_dataloader.dataset.indices=32'],
                     toy_root, env=dict(PORT='29517'))
     assert 'Distributed launcher: pytorch' in proc.stdout
     assert 'Distributed training: True' in proc.stdout
-    # 128 images shared by 2 processes, batch 4 each: 16 iterations/epoch
-    assert 'Epoch(train) [1][16/16]' in proc.stdout
+    # 32 images shared by 2 processes, batch 4 each: 4 iterations/epoch
+    assert 'Epoch(train) [1][4/4]' in proc.stdout
     checkpoint = work_dir / 'epoch_1.pth'
     assert checkpoint.exists()
 
