@@ -95,14 +95,11 @@ def main():
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     if args.auto_scale_lr:
-        if 'auto_scale_lr' in cfg and 'enable' in cfg.auto_scale_lr and \
-                'base_batch_size' in cfg.auto_scale_lr:
-            cfg.auto_scale_lr.enable = True
-        else:
-            raise RuntimeError('Can not find "auto_scale_lr" or '
-                               '"auto_scale_lr.enable" or '
-                               '"auto_scale_lr.base_batch_size" in your'
-                               ' configuration file.')
+        # mmpretrain's configs carry base_batch_size without an enable flag
+        if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):
+            parser.error('--auto-scale-lr needs auto_scale_lr.base_batch_size '
+                         f'in {args.config}')
+        cfg.auto_scale_lr.enable = True
 
     if args.resume == 'auto':
         cfg.resume = True

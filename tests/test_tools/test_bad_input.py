@@ -1,4 +1,7 @@
 """Bad input to the tools fails fast with a message naming the bad value."""
+import pytest
+import torch
+
 from tests.conftest import config, run_tool
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
@@ -43,3 +46,17 @@ def test_missing_checkpoint(toy_root):
                     toy_root, check=False)
     assert proc.returncode == 2
     assert '--resume checkpoint not found: work_dirs/none.pth' in proc.stdout
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only host')
+def test_amp_without_cuda(toy_root):
+    proc = run_tool(['train.py', CLS, '--amp'], toy_root, check=False)
+    assert proc.returncode == 2
+    assert '--amp needs a CUDA device' in proc.stdout
+
+
+def test_auto_scale_lr_without_base_batch_size(toy_root):
+    proc = run_tool(['train.py', CLS, '--auto-scale-lr', '--cfg-options',
+                     'auto_scale_lr=None'], toy_root, check=False)
+    assert proc.returncode == 2
+    assert 'auto_scale_lr.base_batch_size' in proc.stdout
