@@ -64,4 +64,5 @@ def test_dist_train_then_dist_test_two_cpu_processes_with_out_and_show_dir(
     # both processes' predictions are gathered: one per val image
     assert sorted(r['img_id'] for r in results) == list(range(1, 33))
     assert 'pred_instances' in results[0]
-    assert len(list(show_dir.glob('*.jpg'))) == 32
+    # mmengine visualizers draw on rank 0 only: its half of the val set
+    assert len(list(show_dir.glob('*.jpg'))) == 16
