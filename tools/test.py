@@ -14,7 +14,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmmaskreuse.engine import (check_dataset_paths, load_config,
-                                setup_cpu_distributed)
+                                set_work_dir, setup_cpu_distributed)
 
 
 def parse_args():
@@ -113,12 +113,7 @@ def main():
         parser.error(str(error))
     cfg.launcher = args.launcher
 
-    # work_dir priority: CLI > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
 
     if args.show or args.show_dir:

@@ -31,6 +31,21 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     return cfg
 
 
+def set_work_dir(cfg: Config, work_dir: Optional[str], config: str) -> None:
+    """``cfg.work_dir`` by priority: CLI > config > ./work_dirs/<config name>.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        work_dir (str, optional): ``--work-dir`` of the command line.
+        config (str): Path of the config file.
+    """
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
+
+
 def _leaf_datasets(dataset_cfg, key: str) -> Iterator[Tuple[dict, str]]:
     """Yield ``(dataset config, dotted key)`` for every non-wrapper dataset."""
     if isinstance(dataset_cfg, (list, tuple)):

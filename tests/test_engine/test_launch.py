@@ -1,7 +1,7 @@
 import pytest
 from mmengine.config import Config
 
-from mmmaskreuse.engine import check_dataset_paths, load_config
+from mmmaskreuse.engine import check_dataset_paths, load_config, set_work_dir
 from tests.conftest import config
 
 TOY_CONFIGS = ('resnet18_toy_cls.py', 'resnet50_coco_maskrcnn_toy.py',
@@ -52,3 +52,15 @@ def test_remote_paths_are_not_checked():
     cfg = Config(dict(test_dataloader=dict(dataset=dict(
         data_root='s3://bucket/coco', ann_file='ann.json'))))
     check_dataset_paths(cfg, ('test_dataloader', ))
+
+
+def test_work_dir_priority_cli_then_config_then_config_name():
+    cfg = Config(dict(work_dir='from_config'))
+    set_work_dir(cfg, 'from_cli', 'configs/a/my_config.py')
+    assert cfg.work_dir == 'from_cli'
+    cfg = Config(dict(work_dir='from_config'))
+    set_work_dir(cfg, None, 'configs/a/my_config.py')
+    assert cfg.work_dir == 'from_config'
+    cfg = Config(dict())
+    set_work_dir(cfg, None, 'configs/a/my_config.py')
+    assert cfg.work_dir == './work_dirs/my_config'
