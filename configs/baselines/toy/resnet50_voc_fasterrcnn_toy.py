@@ -62,7 +62,8 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
          milestones=[9, 11], gamma=0.1)
 ]
-optim_wrapper = dict(optimizer=dict(lr=0.02))
+# linear scaling of upstream's lr 0.01 at batch 16
+optim_wrapper = dict(optimizer=dict(lr=0.0025))
 default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(interval=4, max_keep_ckpts=2))
 auto_scale_lr = dict(base_batch_size=4)
