@@ -2,14 +2,14 @@
 
 Scenes are coloured shapes (the classes), tilted by at most 15 degrees, on
 textured backgrounds. A shape's colour is drawn independently of its class,
-so models have to learn shape, not colour. Every shape is a polygon: the same vertices are rasterised into
-the image and written as the COCO polygon / ADE label, so annotations match
-pixels exactly.
+so models have to learn shape, not colour. Every shape is a polygon: the
+same vertices are rasterised into the image and written as the COCO polygon /
+ADE label, so annotations match pixels exactly.
 
 Layout written under ``out`` (the folder names of the real datasets, so a
 config switches to real data by changing ``data_root`` only)::
 
-    cls/{train,val}/<class>/*.jpg                          mmpretrain CustomDataset
+    cls/{train,val}/<class>/*.jpg                    mmpretrain CustomDataset
     coco/{train2017,val2017}/*.jpg
     coco/annotations/instances_{train2017,val2017}.json    mmdet CocoDataset
     voc/VOCdevkit/VOC2007/{JPEGImages,Annotations,ImageSets/Main}

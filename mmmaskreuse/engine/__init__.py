@@ -4,6 +4,5 @@ from .launch import check_dataset_paths, load_config, set_work_dir
 
 __all__ = [
     'CPUDistributedDataParallel', 'setup_cpu_distributed',
-    'check_dataset_paths', 'load_config',
-    'set_work_dir'
+    'check_dataset_paths', 'load_config', 'set_work_dir'
 ]

@@ -89,7 +89,8 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
         torch_dist.init_process_group(backend='gloo')
     wrapper_cfg = dict(cfg.get('model_wrapper_cfg') or {})
     if wrapper_cfg.get('type', 'MMDistributedDataParallel') not in (
-            'MMDistributedDataParallel', 'mmmaskreuse.CPUDistributedDataParallel'):
+            'MMDistributedDataParallel',
+            'mmmaskreuse.CPUDistributedDataParallel'):
         raise ValueError(
             f"model_wrapper_cfg.type={wrapper_cfg['type']!r} cannot run on "
             'CPU; use a machine with CUDA or the default wrapper')

@@ -9,7 +9,7 @@ TOY_DATA_HINT = ('make the toy data with `python tools/misc/make_toy_data.py '
                  '--out data/toy`, or point the config at your dataset with '
                  '--cfg-options {key}.data_root=PATH')
 
-# dataset wrappers (mmengine, mmdet, mmseg) and where they keep the wrapped ones
+# where dataset wrappers (mmengine, mmdet, mmseg) keep the wrapped datasets
 _WRAPPED_KEYS = ('dataset', 'datasets')
 
 

@@ -35,7 +35,8 @@ def test_class_folders_are_balanced(toy_root):
 def test_coco_polygons_match_their_boxes_and_areas(toy_root):
     coco = COCO(str(toy_root / 'data/toy/coco/annotations/'
                     'instances_val2017.json'))
-    assert [c['name'] for c in coco.loadCats(coco.getCatIds())] == list(CLASSES)
+    names = [c['name'] for c in coco.loadCats(coco.getCatIds())]
+    assert names == list(CLASSES)
     assert len(coco.getImgIds()) == SCENE_SPEC['split_sizes']['val']
     for ann in coco.loadAnns(coco.getAnnIds()):
         mask = coco.annToMask(ann)

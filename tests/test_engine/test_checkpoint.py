@@ -13,8 +13,9 @@ def _runner_like_checkpoint(path):
         dict(
             state_dict={'w': torch.ones(2)},
             meta=dict(epoch=3, seed=np.int64(7)),
-            message_hub=dict(log_scalars={'loss': HistoryBuffer([1.0, 0.5], [1, 1])},
-                             runtime_info={'epoch': 3})), path)
+            message_hub=dict(
+                log_scalars={'loss': HistoryBuffer([1.0, 0.5], [1, 1])},
+                runtime_info={'epoch': 3})), path)
 
 
 def test_full_checkpoints_load_on_torch_2_6_and_later(tmp_path):

@@ -72,6 +72,7 @@ def test_unknown_wrapper_is_refused_on_cpu(monkeypatch):
     for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK'):
         monkeypatch.setenv(key, '0')
     monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
-    cfg = Config(dict(model_wrapper_cfg=dict(type='MMFullyShardedDataParallel')))
+    cfg = Config(
+        dict(model_wrapper_cfg=dict(type='MMFullyShardedDataParallel')))
     with pytest.raises(ValueError, match='MMFullyShardedDataParallel'):
         setup_cpu_distributed(cfg, 'pytorch')

@@ -11,7 +11,8 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def test_missing_config_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match='config file not found: .*x.py'):
+    with pytest.raises(FileNotFoundError,
+                       match='config file not found: .*x.py'):
         load_config(str(tmp_path / 'x.py'))
 
 

@@ -1,6 +1,7 @@
 # Toy twin of mmdet's Faster R-CNN R-50 FPN VOC07+12 recipe: same model, the
 # toy VOCdevkit (VOC2007 trainval/test, 128x128 images, 4 shape classes) and
-# a CPU-sized schedule. Make the data with `python tools/misc/make_toy_data.py`.
+# a CPU-sized schedule.
+# Make the data with `python tools/misc/make_toy_data.py`.
 _base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
 custom_imports = dict(imports=['mmmaskreuse'], allow_failed_imports=False)
 
