@@ -1,5 +1,5 @@
 # make install : set up .venv with the pinned stack (idempotent)
-# make demo    : toy data -> train a classifier -> test it, on CPU (< 10 min)
+# make demo    : toy data -> train a MaskAnyNet classifier -> test it, on CPU
 # make test    : the whole test suite (sets up first if needed)
 #
 # Data and work_dirs are written under the folder make runs in, so
@@ -9,7 +9,7 @@ SHELL := /bin/bash
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 VENV ?= $(ROOT)/.venv
 PY := $(VENV)/bin/python
-DEMO_CONFIG := $(ROOT)/configs/baselines/toy/resnet18_toy_cls.py
+DEMO_CONFIG := $(ROOT)/configs/maskanynet/toy/resnet18_toy_cls.py
 DEMO_DIR := work_dirs/demo
 
 .PHONY: install demo test toy-data

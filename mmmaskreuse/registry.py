@@ -61,7 +61,7 @@ DATASETS = _child('dataset', MMENGINE_DATASETS, 'mmmaskreuse.datasets')
 DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS,
                        'mmmaskreuse.datasets')
 TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, 'mmmaskreuse.datasets')
-MODELS = _child('model', MMENGINE_MODELS)
+MODELS = _child('model', MMENGINE_MODELS, 'mmmaskreuse.models')
 MODEL_WRAPPERS = _child('model wrapper', MMENGINE_MODEL_WRAPPERS,
                         'mmmaskreuse.engine')
 WEIGHT_INITIALIZERS = _child('weight initializer',

@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 
 from mmmaskreuse.engine import (check_dataset_paths, load_config,
                                 set_work_dir, setup_cpu_distributed)
+from mmmaskreuse.models import check_masked_pairing
 
 
 def parse_args():
@@ -133,6 +134,7 @@ def main():
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    check_masked_pairing(runner.model)
 
     if args.out is not None:
         runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))

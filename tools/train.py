@@ -16,6 +16,7 @@ from mmengine.runner import Runner
 
 from mmmaskreuse.engine import (check_dataset_paths, load_config,
                                 set_work_dir, setup_cpu_distributed)
+from mmmaskreuse.models import check_masked_pairing
 
 
 def parse_args():
@@ -111,6 +112,7 @@ def main():
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    check_masked_pairing(runner.model)
     runner.train()
 
 

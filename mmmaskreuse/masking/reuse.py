@@ -7,13 +7,41 @@ pixel exact; nothing is resampled. At test time, and for training samples
 left unmasked, the auxiliary branch sees the whole image downsampled to the
 reuse size instead (:func:`downsample_to_reuse`).
 """
+import math
 from numbers import Real
-from typing import Optional, Sequence, Tuple, Union
+from typing import NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 
 from .strategies import BaseMaskGenerator, _uniform, build_mask_generator
+
+
+class MaskedInputs(NamedTuple):
+    """What a MaskAnyNet data preprocessor hands the backbone in training.
+
+    Attributes:
+        masked_image (Tensor): [B, C, H, W], masked cells set to the fill
+            value.
+        reuse_image (Tensor): [B, C, h, w], the masked cells stitched
+            (``h = H * sqrt(mask_ratio)``), or the downsampled image for
+            samples left unmasked.
+        cell_mask (Tensor): Bool [B, gh, gw], True = masked cell.
+    """
+    masked_image: torch.Tensor
+    reuse_image: torch.Tensor
+    cell_mask: torch.Tensor
+
+
+def reuse_size(height: int, width: int,
+               mask_ratio: float) -> Tuple[int, int]:
+    """Pixels ``(h, w)`` of the reuse image of an ``H x W`` image.
+
+    The masked area ``mask_ratio * H * W`` is stitched with the image's
+    aspect ratio, so each side scales by ``sqrt(mask_ratio)`` (rounded).
+    """
+    side = math.sqrt(mask_ratio)
+    return max(1, round(height * side)), max(1, round(width * side))
 
 
 def _cell_size(images: torch.Tensor,
@@ -100,9 +128,14 @@ def downsample_to_reuse(images: torch.Tensor, reuse_grid: Sequence[int],
         Tensor: Shape [B, C, rh * H / gh, rw * W / gw].
     """
     ch, cw = _cell_size(images, grid_size)
-    size = (reuse_grid[0] * ch, reuse_grid[1] * cw)
+    return resize_image(images, (reuse_grid[0] * ch, reuse_grid[1] * cw))
+
+
+def resize_image(images: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Bilinear, antialiased resize of float images [B, C, H, W] to
+    ``size=(h, w)``: the test-time input of the reuse branch."""
     return F.interpolate(images,
-                         size=size,
+                         size=tuple(size),
                          mode='bilinear',
                          align_corners=False,
                          antialias=True)
@@ -148,7 +181,7 @@ class MaskReuse:
         self,
         images: torch.Tensor,
         generator: Optional[torch.Generator] = None
-    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> MaskedInputs:
         """Mask a batch.
 
         Args:
@@ -157,7 +190,7 @@ class MaskReuse:
                 Defaults to None.
 
         Returns:
-            tuple[Tensor, Tensor, Tensor]: ``masked`` [B, C, H, W], ``reuse``
+            MaskedInputs: ``masked_image`` [B, C, H, W], ``reuse_image``
             [B, C, rh * H / gh, rw * W / gw] and the bool ``cell_mask``
             [B, gh, gw] (all False for unmasked samples). With ``prob=0``,
             ``masked`` is ``images`` itself.
@@ -171,7 +204,7 @@ class MaskReuse:
                                     gw,
                                     dtype=torch.bool,
                                     device=device)
-            return images, self.downsample(images), cell_mask
+            return MaskedInputs(images, self.downsample(images), cell_mask)
         cell_mask = self.mask_generator(batch, device, generator)
         masked, reuse = mask_and_reuse(images, cell_mask, self.reuse_grid,
                                        self.fill_value)
@@ -181,4 +214,4 @@ class MaskReuse:
             reuse = torch.where(applied[:, None, None, None], reuse,
                                 self.downsample(images))
             cell_mask = cell_mask & applied[:, None, None]
-        return masked, reuse, cell_mask
+        return MaskedInputs(masked, reuse, cell_mask)

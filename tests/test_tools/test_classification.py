@@ -1,4 +1,5 @@
-"""The README's demo and an interrupted run resumed, through the tools."""
+"""The README's demo (MaskAnyNet), its vanilla twin, and an interrupted run
+resumed, through the tools."""
 import os
 import re
 import signal
@@ -6,22 +7,42 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import REPO, config, last_metric, run_tool
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
 
 
-def test_make_demo_trains_and_tests_above_chance(tmp_path):
+@pytest.fixture(scope='module')
+def demo_top1(tmp_path_factory):
+    """Top-1 of ``make demo``: the MaskAnyNet toy config trained and tested
+    with tools/train.py and tools/test.py."""
     proc = subprocess.run(
-        ['make', '-f', os.path.join(REPO, 'Makefile'), 'demo'], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        timeout=900)
+        ['make', '-f', os.path.join(REPO, 'Makefile'), 'demo'],
+        cwd=tmp_path_factory.mktemp('demo'), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-5000:]
     result = re.search(r'demo result .*: accuracy/top1: ([0-9.]+)',
                        proc.stdout)
     assert result, proc.stdout[-3000:]
+    return float(result.group(1))
+
+
+def test_make_demo_trains_maskanynet_above_chance(demo_top1):
     # 4 balanced classes: chance is 25 %
-    assert float(result.group(1)) > 60
+    assert demo_top1 > 60
+
+
+def test_maskanynet_is_comparable_to_its_vanilla_twin(toy_root, demo_top1):
+    work_dir = toy_root / 'work_dirs' / 'vanilla'
+    run_tool(['train.py', CLS, '--work-dir', str(work_dir)], toy_root)
+    checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
+    proc = run_tool(['test.py', CLS, checkpoint, '--work-dir',
+                     str(work_dir)], toy_root)
+    vanilla = last_metric(proc.stdout, 'accuracy/top1')
+    assert vanilla > 60
+    assert demo_top1 > vanilla - 10, (demo_top1, vanilla)
 
 
 def test_killed_run_resumes_from_its_last_checkpoint(toy_root):

@@ -1,0 +1,3 @@
+from .cls import MaskReuseClsDataPreprocessor
+
+__all__ = ['MaskReuseClsDataPreprocessor']

@@ -1,0 +1,69 @@
+"""Every config under configs/ builds its model, and every MaskAnyNet
+config differs from its vanilla twin only by the method."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.registry import MODELS, DefaultScope
+
+from mmmaskreuse.engine import load_config
+from mmmaskreuse.models import check_masked_pairing
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(
+    osp.relpath(path, osp.join(REPO, 'configs'))
+    for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                          recursive=True)
+    if '_base_' not in path)
+# What a MaskAnyNet config may change in its vanilla twin's recipe.
+METHOD_KEYS = ('model.backbone.type', 'data_preprocessor.type',
+               'data_preprocessor.mask_generator')
+
+
+def flatten(value, prefix=''):
+    if isinstance(value, dict):
+        items = {}
+        for key, item in value.items():
+            items.update(flatten(item, f'{prefix}{key}.'))
+        return items
+    return {prefix.rstrip('.'): value}
+
+
+def build_model(cfg):
+    model_cfg = cfg.model.copy()
+    if 'data_preprocessor' in cfg:  # as mmengine's Runner does
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        return MODELS.build(model_cfg)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_builds_its_model(name):
+    cfg = load_config(osp.join(REPO, 'configs', name))
+    model = build_model(cfg)
+    check_masked_pairing(model)
+    is_maskanynet = name.startswith('maskanynet')
+    assert getattr(model.backbone, 'takes_masked_inputs',
+                   False) == is_maskanynet
+
+
+TWINS = [
+    name for name in CONFIGS
+    if name.startswith('maskanynet') and '/ablations/' not in name
+]
+
+
+@pytest.mark.parametrize('name', TWINS)
+def test_maskanynet_config_is_its_twin_plus_the_method(name):
+    twin = name.replace('maskanynet', 'baselines', 1)
+    assert osp.isfile(osp.join(REPO, 'configs', twin)), f'{twin} is missing'
+    ours = flatten(load_config(osp.join(REPO, 'configs', name)).to_dict())
+    theirs = flatten(load_config(osp.join(REPO, 'configs', twin)).to_dict())
+    changed = {
+        key
+        for key in set(ours) | set(theirs)
+        if ours.get(key) != theirs.get(key)
+    }
+    assert changed, 'a MaskAnyNet config must change the backbone'
+    assert all(key.startswith(METHOD_KEYS) for key in changed), sorted(
+        key for key in changed if not key.startswith(METHOD_KEYS))

@@ -1,0 +1,87 @@
+import pytest
+import torch
+from mmpretrain.structures import DataSample
+
+from mmmaskreuse.masking import MaskedInputs
+from mmmaskreuse.models import MaskReuseClsDataPreprocessor
+
+
+def batch(num=4, size=64):
+    images = [torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
+              for _ in range(num)]
+    samples = [DataSample().set_gt_label(i % 4) for i in range(num)]
+    return dict(inputs=images, data_samples=samples)
+
+
+def preprocessor(**kwargs):
+    kwargs.setdefault('mask_generator',
+                      dict(type='CombinedMask', mask_ratio=0.25))
+    return MaskReuseClsDataPreprocessor(mean=[128.] * 3, std=[64.] * 3,
+                                        num_classes=4, **kwargs)
+
+
+def test_training_batches_become_masked_pairs_with_exact_area():
+    data = preprocessor()(batch(), training=True)
+    pair = data['inputs']
+    assert isinstance(pair, MaskedInputs)
+    assert pair.masked_image.shape == (4, 3, 64, 64)
+    assert pair.reuse_image.shape == (4, 3, 32, 32)
+    # fill value 0 after normalisation; exactly a quarter of the pixels
+    cells = pair.cell_mask.repeat_interleave(8, 1).repeat_interleave(8, 2)
+    assert cells.float().mean() == 0.25
+    for sample, mask in zip(pair.masked_image, cells):
+        assert (sample[:, mask] == 0).all()
+
+
+def test_reuse_image_holds_the_normalised_masked_pixels():
+    raw = batch()
+    plain = preprocessor()(raw, training=False)['inputs']
+    pair = preprocessor()(raw, training=True)['inputs']
+    cells = pair.cell_mask.repeat_interleave(8, 1).repeat_interleave(8, 2)
+    for image, reuse, mask in zip(plain, pair.reuse_image, cells):
+        assert torch.equal(image[:, mask].sort(1).values,
+                           reuse.flatten(1).sort(1).values)
+
+
+def test_evaluation_batches_are_untouched():
+    raw = batch()
+    data = preprocessor()(raw, training=False)
+    assert torch.is_tensor(data['inputs'])
+    expected = (torch.stack(raw['inputs']).float() - 128) / 64
+    assert torch.allclose(data['inputs'], expected)
+
+
+def test_masking_is_deterministic_under_a_seed():
+    raw = batch()
+    torch.manual_seed(3)
+    first = preprocessor()(raw, training=True)['inputs']
+    torch.manual_seed(3)
+    second = preprocessor()(raw, training=True)['inputs']
+    assert torch.equal(first.cell_mask, second.cell_mask)
+    assert torch.equal(first.reuse_image, second.reuse_image)
+
+
+def test_batch_augments_run_before_masking():
+    pre = preprocessor(batch_augments=dict(
+        augments=dict(type='Mixup', alpha=1.0)))
+    data = pre(batch(), training=True)
+    assert isinstance(data['inputs'], MaskedInputs)
+    # Mixup turned labels into soft scores
+    assert data['data_samples'][0].gt_score.shape == (4, )
+
+
+def test_prob_zero_keeps_images_and_downsamples():
+    raw = batch()
+    plain = preprocessor()(raw, training=False)['inputs']
+    pair = preprocessor(prob=0.)(raw, training=True)['inputs']
+    assert torch.equal(pair.masked_image, plain)
+    assert not pair.cell_mask.any()
+
+
+def test_bad_mask_settings_fail_at_build():
+    with pytest.raises(ValueError, match='prob must be in'):
+        preprocessor(prob=1.5)
+    with pytest.raises(ValueError, match='cannot be realised'):
+        preprocessor(mask_generator=dict(type='PatchMask', mask_ratio=0.3))
+    with pytest.raises(ValueError, match="unknown mask strategy .*Hexagon"):
+        preprocessor(mask_generator=dict(type='HexagonMask'))
