@@ -134,7 +134,10 @@ def main():
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
-    check_masked_pairing(runner.model)
+    try:
+        check_masked_pairing(runner.model)
+    except ValueError as error:
+        parser.error(f'{args.config}: {error}')
 
     if args.out is not None:
         runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))

@@ -112,7 +112,10 @@ def main():
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
-    check_masked_pairing(runner.model)
+    try:
+        check_masked_pairing(runner.model)
+    except ValueError as error:
+        parser.error(f'{args.config}: {error}')
     runner.train()
 
 

@@ -60,3 +60,21 @@ def test_auto_scale_lr_without_base_batch_size(toy_root):
                      'auto_scale_lr=None'], toy_root, check=False)
     assert proc.returncode == 2
     assert 'auto_scale_lr.base_batch_size' in proc.stdout
+
+
+def test_mask_backbone_without_masking_preprocessor(toy_root):
+    proc = run_tool(['train.py', CLS, '--cfg-options',
+                     'model.backbone.type=mmmaskreuse.MaskResNet'],
+                    toy_root, check=False)
+    assert proc.returncode == 2
+    assert ('backbone MaskResNet needs the masked image and the reuse image'
+            in proc.stdout)
+    assert 'mmmaskreuse.MaskReuseClsDataPreprocessor' in proc.stdout
+
+
+def test_masking_preprocessor_with_plain_backbone(toy_root):
+    proc = run_tool(['train.py', config('maskanynet/toy/resnet18_toy_cls.py'),
+                     '--cfg-options', 'model.backbone.type=ResNet'],
+                    toy_root, check=False)
+    assert proc.returncode == 2
+    assert 'use mmmaskreuse.MaskResNet' in proc.stdout
