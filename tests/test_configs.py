@@ -4,9 +4,8 @@ import glob
 import os.path as osp
 
 import pytest
-from mmengine.registry import MODELS, DefaultScope
 
-from mmmaskreuse.engine import load_config
+from mmmaskreuse.engine import build_model, load_config
 from mmmaskreuse.models import check_masked_pairing
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -27,14 +26,6 @@ def flatten(value, prefix=''):
             items.update(flatten(item, f'{prefix}{key}.'))
         return items
     return {prefix.rstrip('.'): value}
-
-
-def build_model(cfg):
-    model_cfg = cfg.model.copy()
-    if 'data_preprocessor' in cfg:  # as mmengine's Runner does
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        return MODELS.build(model_cfg)
 
 
 @pytest.mark.parametrize('name', CONFIGS)

@@ -1,5 +1,6 @@
 """Checks the tools run before a Runner is built, so bad input fails fast
 with a message that names the bad value."""
+import logging
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
@@ -29,6 +30,37 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
+
+
+def build_model(cfg: Config, init_weights: bool = False):
+    """Build ``cfg.model`` as mmengine's Runner does: the top-level
+    ``data_preprocessor`` goes into the model unless it has its own, and the
+    config's ``default_scope`` resolves the types.
+
+    Args:
+        cfg (Config): A loaded config (its ``custom_imports`` imported).
+        init_weights (bool): Run ``model.init_weights()``, without the
+            INFO line mmengine logs per parameter. Defaults to False.
+
+    Returns:
+        nn.Module: The model, on the CPU.
+    """
+    from mmengine.logging import MMLogger
+    from mmengine.registry import MODELS, DefaultScope
+    model_cfg = cfg.model.copy()
+    if 'data_preprocessor' in cfg:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        model = MODELS.build(model_cfg)
+    if init_weights:
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        logger.setLevel(logging.WARNING)
+        try:
+            model.init_weights()
+        finally:
+            logger.setLevel(level)
+    return model
 
 
 def set_work_dir(cfg: Config, work_dir: Optional[str], config: str) -> None:

@@ -299,4 +299,7 @@ def build_mask_generator(
             and issubclass(strategy, BaseMaskGenerator)):
         raise ValueError(f'unknown mask strategy type={cfg["type"]!r}; known: '
                          f'{sorted(MASK_GENERATORS.module_dict)}')
-    return MASK_GENERATORS.build(cfg)
+    # the class is resolved: building it directly spares mmengine's scope
+    # switch (and its warning) under another library's default scope
+    kwargs = {key: value for key, value in cfg.items() if key != 'type'}
+    return strategy(**kwargs)

@@ -1,0 +1,19 @@
+"""Analysis of MaskAnyNet's masking: entropy gain, feature similarity and
+their F-score (pure functions on batched tensors), plus the image loading and
+strategy names shared by ``tools/analysis_tools/mask_strategy_stats.py`` and
+``tools/visualization/show_masks.py``."""
+from .entropy_similarity import (cell_mask_to_pixels, cosine_similarity,
+                                 entropy_gain, f_score, grey_entropy,
+                                 grey_histogram, grey_levels,
+                                 histogram_entropy, normalise_by_max,
+                                 pooled_features)
+from .images import list_images, load_images, pick_images
+from .strategies import STRATEGIES, build_mask_reuse, cell_grid, grid_period
+
+__all__ = [
+    'grey_levels', 'grey_histogram', 'histogram_entropy', 'grey_entropy',
+    'cell_mask_to_pixels', 'entropy_gain', 'pooled_features',
+    'cosine_similarity', 'normalise_by_max', 'f_score', 'list_images',
+    'pick_images', 'load_images', 'STRATEGIES', 'build_mask_reuse',
+    'cell_grid', 'grid_period'
+]

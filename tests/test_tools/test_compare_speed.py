@@ -1,0 +1,123 @@
+"""compare_speed.py as a user runs it, and the synthetic batches it steps
+every library's models on."""
+import re
+
+import pytest
+import torch
+
+from mmmaskreuse.analysis.speed import (benchmark_masking, build_step,
+                                        peak_memory, synthetic_batch,
+                                        task_of, time_alternating)
+from mmmaskreuse.engine import build_model, load_config
+from mmmaskreuse.masking import MaskReuse, PatchMask
+from tests.conftest import config, run_tool
+
+TOOL = 'analysis_tools/compare_speed.py'
+LAST_LINE = re.compile(r'^ratio=([0-9.]+) peak_mem_a=([0-9.]+) '
+                       r'peak_mem_b=([0-9.]+)$')
+
+
+def run_compare(cwd, *flags, check=True):
+    return run_tool([TOOL, config('maskanynet/toy/resnet18_toy_cls.py'),
+                     '--baseline', config('baselines/toy/resnet18_toy_cls.py'),
+                     '--device', 'cpu', '--batch-size', '4', '--shape', '64',
+                     '--iters', '3', '--warmup', '1', *flags], cwd,
+                    timeout=300, check=check)
+
+
+@pytest.mark.parametrize('mode', ['train', 'test'])
+def test_compare_speed_ends_with_the_ratio_line(tmp_path, mode):
+    proc = run_compare(tmp_path, '--mode', mode,
+                       '--masking-batch-size', '8')
+    lines = proc.stdout.strip().splitlines()
+    ratio, peak_a, peak_b = map(float, LAST_LINE.match(lines[-1]).groups())
+    medians = [
+        float(m) for m in re.findall(r'median step ([0-9.]+) ms',
+                                     proc.stdout)
+    ]
+    assert len(medians) == 2
+    assert ratio == pytest.approx(medians[0] / medians[1], rel=0.01)
+    # MaskResNet-18 holds the reuse stem and the alignment module on top
+    params = [float(p) for p in re.findall(r'([0-9.]+) M params',
+                                           proc.stdout)]
+    assert params[0] > params[1]
+    assert peak_a > 0 and peak_b > 0
+    assert re.search(r'masking 8x3x64x64 with CombinedMask\(mask_ratio='
+                     r'0\.25, grid_size=\(8, 8\).*speed-up [0-9.]+x',
+                     proc.stdout)
+
+
+def test_options_apply_to_config_a_only(tmp_path):
+    # decision fusion doubles the backbone: its head needs 1024 inputs
+    proc = run_compare(tmp_path, '--no-memory', '--masking-batch-size', '0',
+                       '--cfg-options', 'model.backbone.fusion=decision',
+                       'model.head.in_channels=1024')
+    params = [float(p) for p in re.findall(r'([0-9.]+) M params',
+                                           proc.stdout)]
+    assert params[0] == pytest.approx(2 * params[1], rel=0.01)
+    assert 'masking' not in proc.stdout
+    assert LAST_LINE.match(proc.stdout.strip().splitlines()[-1]).group(
+        2) == '0.0'
+
+
+@pytest.mark.parametrize('flags,message', [
+    (['--device', 'cuda:0'], 'CUDA is not available'),
+    (['--iters', '0'], '--iters must be >= 1, got 0'),
+    (['--shape', '64', '64', '64'], '--shape takes H or H W'),
+])
+def test_bad_flags_are_named(tmp_path, flags, message):
+    if flags[0] == '--device' and torch.cuda.is_available():
+        pytest.skip('this machine has CUDA')
+    proc = run_compare(tmp_path, *flags, check=False)
+    assert proc.returncode == 2 and message in proc.stdout
+
+
+def test_missing_baseline_config_is_named(tmp_path):
+    proc = run_tool([TOOL, config('maskanynet/toy/resnet18_toy_cls.py'),
+                     '--baseline', 'no/such.py'], tmp_path, check=False)
+    assert proc.returncode == 2
+    assert 'config file not found: no/such.py' in proc.stdout
+
+
+@pytest.mark.parametrize('name,task', [
+    ('baselines/toy/resnet18_toy_cls.py', 'cls'),
+    ('baselines/toy/resnet50_coco_maskrcnn_toy.py', 'det'),
+    ('baselines/toy/resnet50_ade20k_upernet_toy.py', 'seg'),
+])
+def test_synthetic_batch_trains_and_tests_every_library(name, task):
+    cfg = load_config(config(name))
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    assert task_of(model) == task
+    data = synthetic_batch(model, 2, (64, 64))
+    assert [tuple(image.shape) for image in data['inputs']] == [(3, 64,
+                                                                 64)] * 2
+    assert synthetic_batch(model, 2, (64, 64))['inputs'][1].equal(
+        data['inputs'][1])
+    log_vars = build_step(model, cfg, 'train')(data)
+    assert torch.isfinite(log_vars['loss'])
+    build_step(model, cfg, 'test')(data)
+
+
+def test_time_alternating_swaps_the_order():
+    calls = []
+    steps = [lambda: calls.append('A'), lambda: calls.append('B')]
+    times = time_alternating(steps, iters=2, warmup=1,
+                             device=torch.device('cpu'))
+    assert calls == ['A', 'B', 'B', 'A', 'A', 'B']
+    assert [len(t) for t in times] == [2, 2]
+
+
+def test_peak_memory_grows_with_the_batch():
+    args = (config('baselines/toy/resnet18_toy_cls.py'), None, 'train')
+    small = peak_memory(*args, 2, (64, 64), 'cpu', steps=1)
+    large = peak_memory(*args, 64, (64, 64), 'cpu', steps=1)
+    assert 0 < small < large
+
+
+def test_masking_benchmark_times_both_sides():
+    seconds = benchmark_masking(MaskReuse(PatchMask(grid_size=(4, 4))), 4,
+                                (32, 32), iters=2)
+    assert seconds['batched'] > 0 and seconds['reference'] > 0
+    assert seconds['speedup'] == pytest.approx(seconds['reference'] /
+                                               seconds['batched'])

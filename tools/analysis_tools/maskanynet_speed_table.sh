@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The README's MaskAnyNet speed table: compare_speed.py for every fusion
+# variant of MaskResNet-50 and for MaskViT-B/16 and MaskSwin-T, each against
+# its vanilla twin, in train and test mode, at the recipes' per-GPU batch.
+# Prints one markdown row per run; the full logs go to $LOG_DIR.
+#
+# ONLY=REGEX keeps the rows whose "name mode" matches.
+#
+#   [MODES="train test"] [ONLY=REGEX] bash tools/analysis_tools/maskanynet_speed_table.sh \
+#       [compare_speed.py flags]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PYTHON=${PYTHON:-python}
+LOG_DIR=${LOG_DIR:-work_dirs/maskanynet_speed_table}
+mkdir -p "$LOG_DIR"
+TOOL=tools/analysis_tools/compare_speed.py
+
+row() {  # name config baseline mode [compare_speed flags]
+    local name=$1 config=$2 baseline=$3 mode=$4 log
+    shift 4
+    [[ "$name $mode" =~ ${ONLY:-.} ]] || return 0
+    log="$LOG_DIR/$(echo "$name" | tr -c 'A-Za-z0-9.\n-' _)_$mode.log"
+    "$PYTHON" "$TOOL" "configs/$config" --baseline "configs/$baseline" \
+        --mode "$mode" "$@" > "$log" 2>&1 || { tail -n 20 "$log"; exit 1; }
+    local last
+    last=$(tail -n 1 "$log")
+    ratio=${last#ratio=}; ratio=${ratio%% *}
+    peak_a=${last#*peak_mem_a=}; peak_a=${peak_a%% *}
+    peak_b=${last#*peak_mem_b=}
+    echo "| $name | $mode | $ratio | $peak_a | $peak_b |"
+}
+
+echo "| MaskAnyNet vs vanilla twin | mode | step time ratio | peak MiB (ours) | peak MiB (vanilla) |"
+echo "|---|---|---|---|---|"
+R50=(maskanynet/resnet50_imagenet.py baselines/resnet50_imagenet.py)
+for mode in ${MODES:-train test}; do
+    row "ResNet-50 concat+FAM (default)" "${R50[@]}" $mode \
+        --masking-batch-size 0 "$@"
+    row "ResNet-50 add" "${R50[@]}" $mode --masking-batch-size 0 \
+        --cfg-options model.backbone.fusion=add "$@"
+    row "ResNet-50 image level" "${R50[@]}" $mode --masking-batch-size 0 \
+        --cfg-options model.backbone.fusion=image "$@"
+    row "ResNet-50 decision level" "${R50[@]}" $mode \
+        --masking-batch-size 0 --cfg-options \
+        model.backbone.fusion=decision model.head.in_channels=4096 "$@"
+    row "ViT-B/16 concat+FAM" maskanynet/vit-b16_imagenet.py \
+        baselines/vit-b16_imagenet.py $mode --masking-batch-size 0 "$@"
+    row "Swin-T concat+FAM" maskanynet/swin-t_imagenet.py \
+        baselines/swin-t_imagenet.py $mode --masking-batch-size 0 "$@"
+done
+# the masking micro-benchmark: 64 x 3 x 224 x 224, the recipe's masks
+"$PYTHON" "$TOOL" "configs/${R50[0]}" --baseline "configs/${R50[1]}" \
+    --iters 1 --warmup 0 --no-memory --masking-batch-size 64 "$@" \
+    > "$LOG_DIR/masking.log" 2>&1 || { tail -n 20 "$LOG_DIR/masking.log"; exit 1; }
+grep '^masking' "$LOG_DIR/masking.log"
