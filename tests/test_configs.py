@@ -16,7 +16,7 @@ CONFIGS = sorted(
     if '_base_' not in path)
 # What a MaskAnyNet config may change in its vanilla twin's recipe.
 METHOD_KEYS = ('model.backbone.type', 'data_preprocessor.type',
-               'data_preprocessor.mask_generator')
+               'data_preprocessor.mask_generator', 'data_preprocessor.prob')
 
 
 def flatten(value, prefix=''):
