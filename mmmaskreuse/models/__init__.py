@@ -1,11 +1,12 @@
 """Models of mmmaskreuse, registered in the ``mmmaskreuse`` scope."""
 from .backbones import (FeatureAlignment, MaskResNet, MaskResNetCIFAR,
-                        MaskSwin, MaskViT, ReuseFusion)
+                        MaskSwin, MaskViT, MultiShotMAEViT, ReuseFusion)
 from .data_preprocessors import MaskReuseClsDataPreprocessor
 from .pairing import check_masked_pairing
+from .selfsup import ConditionalMAE
 
 __all__ = [
     'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
-    'MaskViT', 'MaskSwin', 'MaskReuseClsDataPreprocessor',
-    'check_masked_pairing'
+    'MaskViT', 'MaskSwin', 'MultiShotMAEViT', 'ConditionalMAE',
+    'MaskReuseClsDataPreprocessor', 'check_masked_pairing'
 ]

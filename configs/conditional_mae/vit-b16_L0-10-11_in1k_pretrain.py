@@ -1,0 +1,6 @@
+# Three shots L(0, 10, 11; 0.75, 0.1, 0.1): the best two shots plus 10 % of
+# the remaining tokens before the last block (the paper's greedy choice).
+_base_ = './vit-b16_L0_in1k_pretrain.py'
+
+model = dict(
+    backbone=dict(mask_layers=(0, 10, 11), mask_ratios=(0.75, 0.1, 0.1)))

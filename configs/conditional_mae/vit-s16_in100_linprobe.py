@@ -1,0 +1,11 @@
+# Linear probe of a Conditional MAE ViT-S/16 encoder on ImageNet-100.
+_base_ = './vit-b16_in100_linprobe.py'
+
+model = dict(
+    backbone=dict(
+        arch='deit-small',
+        init_cfg=dict(
+            checkpoint='work_dirs/vit-s16_L0-10_in100_pretrain/'
+            'epoch_300.pth')),
+    neck=dict(input_features=384),
+    head=dict(in_channels=384))

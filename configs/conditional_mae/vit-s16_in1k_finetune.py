@@ -1,0 +1,9 @@
+# Fine-tune a Conditional MAE ViT-S/16 encoder on ImageNet-1K.
+_base_ = './vit-b16_in1k_finetune.py'
+
+model = dict(
+    backbone=dict(
+        arch='deit-small',
+        init_cfg=dict(
+            checkpoint='work_dirs/vit-s16_L0-10_in1k_pretrain/epoch_300.pth')),
+    head=dict(in_channels=384))

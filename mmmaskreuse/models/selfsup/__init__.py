@@ -1,0 +1,3 @@
+from .conditional_mae import ConditionalMAE
+
+__all__ = ['ConditionalMAE']

@@ -1,0 +1,126 @@
+"""The Conditional MAE recipes say what their names and the paper (A.1) say.
+
+Every config also builds its model in tests/test_configs.py.
+"""
+import glob
+import os.path as osp
+import re
+
+import pytest
+
+from mmmaskreuse.engine import load_config
+from tests.conftest import REPO
+
+CONFIGS = osp.join(REPO, 'configs', 'conditional_mae')
+ARCHS = {'s': 'deit-small', 'b': 'b', 'l': 'l'}
+WIDTHS = {'s': 384, 'b': 768, 'l': 1024}
+SHOTS = {
+    '0': ((0, ), (0.75, )),
+    '0-10': ((0, 10), (0.75, 0.1)),
+    '0-10-11': ((0, 10, 11), (0.75, 0.1, 0.1)),
+}
+# data: (images a GPU, GPUs, total batch of the paper)
+PRETRAIN_BATCH = {'in1k': (512, 8, 4096), 'in100': (32, 8, 256)}
+
+
+def names(kind):
+    return sorted(
+        osp.basename(path)
+        for path in glob.glob(osp.join(CONFIGS, f'*_{kind}.py')))
+
+
+def test_every_recipe_of_the_issue_is_there():
+    assert names('pretrain') == sorted(
+        f'vit-{arch}16_L{shots}_{data}_pretrain.py' for arch in ARCHS
+        for shots in SHOTS for data in PRETRAIN_BATCH)
+    for kind in ('finetune', 'linprobe'):
+        assert names(kind) == sorted(f'vit-{arch}16_{data}_{kind}.py'
+                                     for arch in ARCHS
+                                     for data in PRETRAIN_BATCH)
+
+
+@pytest.mark.parametrize('name', names('pretrain'))
+def test_pretrain_recipe_matches_its_name_and_the_paper(name):
+    arch, shots, data = re.match(r'vit-(\w)16_L([\d-]+)_(\w+)_pretrain.py',
+                                 name).groups()
+    cfg = load_config(osp.join(CONFIGS, name))
+    backbone = cfg.model.backbone
+    assert cfg.model.type == 'mmmaskreuse.ConditionalMAE'
+    assert backbone.type == 'mmmaskreuse.MultiShotMAEViT'
+    assert backbone.arch == ARCHS[arch] and backbone.patch_size == 16
+    assert cfg.model.neck.embed_dim == WIDTHS[arch]
+    assert (tuple(backbone.mask_layers),
+            tuple(backbone.mask_ratios)) == SHOTS[shots]
+    assert cfg.model.head.norm_pix
+
+    per_gpu, gpus, total = PRETRAIN_BATCH[data]
+    assert cfg.train_dataloader.batch_size * gpus == total
+    assert cfg.auto_scale_lr.base_batch_size == total
+    optimizer = cfg.optim_wrapper.optimizer
+    assert optimizer.type == 'AdamW' and optimizer.weight_decay == 0.05
+    assert optimizer.lr == pytest.approx(1.5e-4 * total / 256)
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.type, warmup.end) == ('LinearLR', 40)
+    assert (cosine.type, cosine.end) == ('CosineAnnealingLR', 300)
+    assert cfg.train_cfg.max_epochs == 300
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.data_root.rstrip('/') == {
+        'in1k': 'data/imagenet',
+        'in100': 'data/imagenet100'
+    }[data]
+
+
+@pytest.mark.parametrize('name', names('finetune'))
+def test_finetune_recipe_loads_a_pretrained_encoder(name):
+    arch, data = re.match(r'vit-(\w)16_(\w+)_finetune.py', name).groups()
+    cfg = load_config(osp.join(CONFIGS, name))
+    backbone = cfg.model.backbone
+    assert backbone.type == 'VisionTransformer'
+    assert backbone.out_type == 'avg_featmap'  # global pooling
+    init = backbone.init_cfg
+    assert init.type == 'Pretrained' and init.prefix == 'backbone.'
+    assert f'vit-{arch}16_L0-10_{data}_pretrain' in init.checkpoint
+    assert cfg.model.head.in_channels == WIDTHS[arch]
+    assert cfg.model.head.num_classes == {'in1k': 1000, 'in100': 100}[data]
+    optim = cfg.optim_wrapper
+    assert optim.optimizer.type == 'AdamW'
+    assert optim.constructor == 'LearningRateDecayOptimWrapperConstructor'
+    # A.1: layer decay 0.65 and drop path 0.1; ViT-L 0.75 and 0.2
+    assert optim.paramwise_cfg.layer_decay_rate == (0.75
+                                                    if arch == 'l' else 0.65)
+    assert backbone.drop_path_rate == (0.2 if arch == 'l' else 0.1)
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.end, cosine.end) == (5, 100)
+    assert cfg.train_cfg.max_epochs == 100
+
+
+@pytest.mark.parametrize('name', names('linprobe'))
+def test_linear_probe_recipe_is_lars_on_the_frozen_cls_token(name):
+    arch, data = re.match(r'vit-(\w)16_(\w+)_linprobe.py', name).groups()
+    cfg = load_config(osp.join(CONFIGS, name))
+    backbone = cfg.model.backbone
+    assert backbone.out_type == 'cls_token'
+    assert backbone.frozen_stages == {'s': 12, 'b': 12, 'l': 24}[arch]
+    assert cfg.model.neck.input_features == WIDTHS[arch]
+    assert f'vit-{arch}16_L0-10_{data}_pretrain' in (
+        backbone.init_cfg.checkpoint)
+    assert cfg.optim_wrapper.optimizer.type == 'LARS'
+    assert cfg.train_dataloader.batch_size * 8 == 1024
+    assert cfg.optim_wrapper.optimizer.lr == pytest.approx(0.1 * 1024 / 256)
+    assert cfg.train_cfg.max_epochs == 90
+
+
+def test_imagenet100_configs_name_the_100_classes_of_the_list():
+    with open(osp.join(CONFIGS, 'imagenet100_classes.txt')) as f:
+        wnids = f.read().split()
+    assert len(set(wnids)) == 100 and wnids == sorted(wnids)
+    assert all(re.fullmatch(r'n\d{8}', wnid) for wnid in wnids)
+    for name in ('vit-s16_L0-10_in100_pretrain.py',
+                 'vit-l16_in100_finetune.py', 'vit-b16_in100_linprobe.py'):
+        cfg = load_config(osp.join(CONFIGS, name))
+        for loader in ('train_dataloader', 'val_dataloader'):
+            if loader not in cfg:
+                continue
+            classes = cfg[loader].dataset.metainfo.classes
+            assert osp.samefile(classes,
+                                osp.join(CONFIGS, 'imagenet100_classes.txt'))
