@@ -75,7 +75,8 @@ def synthetic_batch(model: nn.Module,
             it). Defaults to None (the CPU).
 
     Returns:
-        dict: ``inputs`` (list of tensors) and ``data_samples``.
+        dict: ``inputs`` (list of tensors; one stacked tensor for
+        self-supervised models) and ``data_samples``.
     """
     height, width = shape
     rng = torch.Generator().manual_seed(seed)
@@ -107,6 +108,8 @@ def synthetic_batch(model: nn.Module,
         if task == 'cls':
             for sample, label in zip(samples, labels[:, 0]):
                 sample.set_gt_label(label)
+        else:  # self-supervised recipes collate with default_collate
+            inputs = torch.stack(inputs)
     return dict(inputs=inputs, data_samples=samples)
 
 
