@@ -1,4 +1,5 @@
-"""Masking of MaskAnyNet: cell masks, masked images and reuse images.
+"""Every mask of the project: MaskAnyNet's cell masks, masked images and
+reuse images; Conditional MAE's token shots.
 
 Imports nothing from :mod:`mmmaskreuse.models`; the data preprocessors call
 it on device.
@@ -8,10 +9,14 @@ from .reuse import (MaskedInputs, MaskReuse, downsample_to_reuse,
                     mask_and_reuse, resize_image, reuse_size)
 from .strategies import (BaseMaskGenerator, CombinedMask, GridMask, PatchMask,
                          RandomMask, build_mask_generator)
+from .token_shots import (gather_tokens, kept_tokens_per_shot,
+                          num_kept_tokens, random_token_keep, shot_of_patches)
 
 __all__ = [
     'BaseMaskGenerator', 'PatchMask', 'GridMask', 'RandomMask', 'CombinedMask',
     'build_mask_generator', 'mask_and_reuse', 'downsample_to_reuse',
     'MaskReuse', 'MaskedInputs', 'resize_image', 'reuse_size',
-    'reference_mask_and_reuse_numpy'
+    'reference_mask_and_reuse_numpy', 'num_kept_tokens',
+    'kept_tokens_per_shot', 'gather_tokens', 'random_token_keep',
+    'shot_of_patches'
 ]
