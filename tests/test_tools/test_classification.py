@@ -21,7 +21,7 @@ def demo_top1(tmp_path_factory):
     proc = subprocess.run(
         ['make', '-f', os.path.join(REPO, 'Makefile'), 'demo'],
         cwd=tmp_path_factory.mktemp('demo'), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, timeout=900)
+        stderr=subprocess.STDOUT, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-5000:]
     result = re.search(r'demo result .*: accuracy/top1: ([0-9.]+)',
                        proc.stdout)

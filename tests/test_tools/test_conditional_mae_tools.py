@@ -13,7 +13,8 @@ PRETRAIN = config('conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py')
 FINETUNE = config('conditional_mae/toy/vit-tiny_toy_finetune.py')
 LINPROBE = config('conditional_mae/toy/vit-tiny_toy_linprobe.py')
 # CPU-sized runs: one epoch on 640 of the 2000 toy training images (10
-# iterations of 64). The README's toy figures come from the full configs.
+# iterations of 64); the toy configs themselves train 10 (pretrain) and 6
+# epochs.
 SHORT = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
          'train_dataloader.dataset.indices=640']
 
