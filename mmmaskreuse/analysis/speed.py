@@ -12,7 +12,7 @@ MaskAnyNet's masking is timed with the model it feeds.
 Peak memory is measured for each model alone, in a fresh process, from
 before the model is built to the end of its steps (parameters, gradients,
 optimizer state and activations): ``torch.cuda.max_memory_allocated`` on
-CUDA, the growth of the peak resident set size (``ru_maxrss``) on the CPU.
+CUDA, the growth of the peak resident set size (``VmHWM``) on the CPU.
 """
 import multiprocessing
 import resource
@@ -217,6 +217,17 @@ def _resident_bytes() -> int:
         return int(f.read().split()[1]) * resource.getpagesize()
 
 
+def _peak_resident_bytes() -> int:
+    """Peak resident set of this process (``VmHWM``). Unlike
+    ``ru_maxrss``, which Linux carries over from the parent through fork
+    and exec, it starts afresh in a spawned process."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError('no VmHWM in /proc/self/status')
+
+
 def _peak_memory_worker(config: str, cfg_options: Optional[dict], mode: str,
                         batch_size: int, shape: Tuple[int, int], device: str,
                         steps: int, seed: int) -> int:
@@ -233,8 +244,7 @@ def _peak_memory_worker(config: str, cfg_options: Optional[dict], mode: str,
     _synchronize(device)
     if device.type == 'cuda':
         return torch.cuda.max_memory_allocated(device)
-    # ru_maxrss is in KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+    return _peak_resident_bytes() - base
 
 
 def peak_memory(config: str, cfg_options: Optional[dict], mode: str,
