@@ -208,10 +208,6 @@ def time_alternating(steps: Sequence[Callable[[], None]],
     return times
 
 
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values)
-
-
 def _resident_bytes() -> int:
     with open('/proc/self/statm') as f:
         return int(f.read().split()[1]) * resource.getpagesize()
@@ -318,7 +314,7 @@ def benchmark_masking(mask_reuse: Optional[MaskReuse] = None,
 
     batched_times, reference_times = time_alternating(
         [batched, reference], iters, 1, device)
-    seconds = dict(batched=median(batched_times),
-                   reference=median(reference_times))
+    seconds = dict(batched=statistics.median(batched_times),
+                   reference=statistics.median(reference_times))
     seconds['speedup'] = seconds['reference'] / seconds['batched']
     return seconds

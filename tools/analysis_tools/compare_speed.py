@@ -24,12 +24,13 @@ Examples:
 """
 import argparse
 import os.path as osp
+import statistics
 
 import torch
 from mmengine.config import DictAction
 
 from mmmaskreuse.analysis.speed import (benchmark_masking, build_step,
-                                        median, peak_memory, synthetic_batch,
+                                        peak_memory, synthetic_batch,
                                         time_alternating)
 from mmmaskreuse.engine import build_model, load_config
 from mmmaskreuse.models import check_masked_pairing
@@ -112,14 +113,14 @@ def main():
     timings = time_alternating([run['step'] for run in runs], args.iters,
                                args.warmup, device)
     for run, times in zip(runs, timings):
-        run['median'] = median(times)
+        run['median'] = statistics.median(times)
         run['params'] = sum(p.numel() for p in run['model'].parameters())
-    del timings
-    models = [run.pop('model') for run in runs]
-    masking = getattr(models[0].data_preprocessor, 'mask_reuse', None)
-    del models
+    masking = getattr(runs[0]['model'].data_preprocessor, 'mask_reuse',
+                      None)
     for run in runs:
-        run.pop('step')
+        # free the model (the step closes over it too) before its peak is
+        # measured in a fresh process on the same device
+        del run['model'], run['step']
         run['peak'] = 0 if args.no_memory else peak_memory(
             run['path'], run['options'], args.mode, args.batch_size,
             args.shape, args.device, seed=args.seed) / MiB
