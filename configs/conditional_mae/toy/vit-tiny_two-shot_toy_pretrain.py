@@ -47,9 +47,9 @@ max_epochs = 10
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
+    # the paper's base lr, not scaled down to batch 64: 320 toy steps
     optimizer=dict(
-        type='AdamW', lr=1.5e-4 * 64 / 256 * 4, betas=(0.9, 0.95),
-        weight_decay=0.05),
+        type='AdamW', lr=1.5e-4, betas=(0.9, 0.95), weight_decay=0.05),
     paramwise_cfg={{_base_.optim_wrapper.paramwise_cfg}})
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=1,

@@ -11,7 +11,7 @@ tokens. The cls token is never removed. The paper writes a spec as
 The token sampling lives in :mod:`mmmaskreuse.masking.token_shots`.
 """
 from numbers import Integral, Real
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmpretrain.models.selfsup import MAEViT
@@ -137,13 +137,7 @@ class MultiShotMAEViT(MAEViT):
         """
         return kept_tokens_per_shot(num_patches, self.mask_ratios)
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        mask: Optional[bool] = True
-    ) -> Union[Tuple[torch.Tensor, ...], Tuple[torch.Tensor, torch.Tensor,
-                                                torch.Tensor,
-                                                Tuple[torch.Tensor, ...]]]:
+    def forward(self, x: torch.Tensor, mask: Optional[bool] = True) -> tuple:
         """Encode with multi-shot masking, or without mask.
 
         Args:
