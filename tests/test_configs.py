@@ -15,8 +15,13 @@ CONFIGS = sorted(
                           recursive=True)
     if '_base_' not in path)
 # What a MaskAnyNet config may change in its vanilla twin's recipe.
-METHOD_KEYS = ('model.backbone.type', 'data_preprocessor.type',
-               'data_preprocessor.mask_generator', 'data_preprocessor.prob')
+# mmpretrain configs hold the data preprocessor at the top level, mmdet and
+# mmseg configs in the model; MaskAnyNet-only backbone arguments have no
+# counterpart in the twin.
+METHOD_KEYS = tuple(
+    f'{where}data_preprocessor.{key}' for where in ('', 'model.')
+    for key in ('type', 'mask_generator', 'prob')) + tuple(
+        f'model.backbone.{key}' for key in ('type', 'freeze_reuse'))
 
 
 def flatten(value, prefix=''):

@@ -5,8 +5,9 @@ Imports nothing from :mod:`mmmaskreuse.models`; the data preprocessors call
 it on device.
 """
 from .reference import reference_mask_and_reuse_numpy
-from .reuse import (MaskedInputs, MaskReuse, downsample_to_reuse,
-                    mask_and_reuse, resize_image, reuse_size)
+from .reuse import (MaskedInputs, MaskReuse, check_image_sizes,
+                    downsample_to_reuse, mask_and_reuse, resize_image,
+                    reuse_size)
 from .strategies import (BaseMaskGenerator, CombinedMask, GridMask, PatchMask,
                          RandomMask, build_mask_generator)
 from .token_shots import (gather_tokens, kept_tokens_per_shot,
@@ -14,7 +15,7 @@ from .token_shots import (gather_tokens, kept_tokens_per_shot,
 
 __all__ = [
     'BaseMaskGenerator', 'PatchMask', 'GridMask', 'RandomMask', 'CombinedMask',
-    'build_mask_generator', 'mask_and_reuse', 'downsample_to_reuse',
+    'build_mask_generator', 'mask_and_reuse', 'check_image_sizes', 'downsample_to_reuse',
     'MaskReuse', 'MaskedInputs', 'resize_image', 'reuse_size',
     'reference_mask_and_reuse_numpy', 'num_kept_tokens',
     'kept_tokens_per_shot', 'gather_tokens', 'random_token_keep',

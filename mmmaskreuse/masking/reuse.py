@@ -6,6 +6,16 @@ the masked cells, cut from the original image and stitched in raster order
 pixel exact; nothing is resampled. At test time, and for training samples
 left unmasked, the auxiliary branch sees the whole image downsampled to the
 reuse size instead (:func:`downsample_to_reuse`).
+
+Detection and segmentation batches are padded: each image fills the top-left
+``h_i x w_i`` of an ``H x W`` batch tensor. Given ``image_sizes``, the cell
+grid is laid over each image, not over the batch: a sample's cells are
+``(h_i // gh) x (w_i // gw)`` pixels from its top-left corner, so a strategy
+masks the same fraction of every image whatever its size and padding. The
+last ``h_i % gh`` rows and ``w_i % gw`` columns of an image (less than one
+cell) belong to no cell and are never masked; padding is never masked and
+never stitched. Each reuse image sits at the top-left of a
+``reuse_size(H, W)`` canvas, padded with ``pad_value`` like the batch.
 """
 import math
 from numbers import Real
@@ -59,16 +69,19 @@ def _cell_size(images: torch.Tensor,
 
 
 def mask_and_reuse(
-        images: torch.Tensor,
-        cell_mask: torch.Tensor,
-        reuse_grid: Sequence[int],
-        fill_value: float = 0.,
-        check_count: bool = True) -> Tuple[torch.Tensor, torch.Tensor]:
+    images: torch.Tensor,
+    cell_mask: torch.Tensor,
+    reuse_grid: Sequence[int],
+    fill_value: float = 0.,
+    check_count: bool = True,
+    image_sizes: Optional[torch.Tensor] = None,
+    pad_value: float = 0.
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Mask cells of a batch and stitch them into reuse images.
 
     Args:
-        images (Tensor): Images of shape [B, C, H, W]; H and W divisible by
-            ``gh`` and ``gw``.
+        images (Tensor): Images of shape [B, C, H, W]; without
+            ``image_sizes``, H and W divisible by ``gh`` and ``gw``.
         cell_mask (Tensor): Bool mask of shape [B, gh, gw], True = masked,
             exactly ``rh * rw`` True per sample.
         reuse_grid (tuple[int, int]): Cells ``(rh, rw)`` of the reuse image.
@@ -77,6 +90,13 @@ def mask_and_reuse(
             cells, which costs a device synchronisation. The mask
             generators guarantee it, so :class:`MaskReuse` skips it.
             Defaults to True.
+        image_sizes (Tensor, optional): Int [B, 2], ``(h_i, w_i)`` of the
+            image in each padded sample, between ``(gh, gw)`` and
+            ``(H, W)`` (see :func:`check_image_sizes`); the grid is laid
+            over each image (see the module docstring). Defaults to None:
+            every image is the whole ``H x W``.
+        pad_value (float): Value of the reuse canvas around each reuse
+            image, with ``image_sizes``. Defaults to 0.
 
     Returns:
         tuple[Tensor, Tensor]:
@@ -84,7 +104,9 @@ def mask_and_reuse(
         - masked (Tensor): ``images`` with the masked cells set to
           ``fill_value``, shape [B, C, H, W].
         - reuse (Tensor): The original pixels of the masked cells in raster
-          order, arranged ``rh x rw``, shape [B, C, rh * H / gh, rw * W / gw].
+          order, arranged ``rh x rw``, shape [B, C, rh * H / gh, rw * W / gw]
+          (with ``image_sizes``: ``reuse_size(H, W)``, each sample's
+          ``rh * (h_i // gh) x rw * (w_i // gw)`` pixels at the top-left).
           For a Patch mask it is the masked block itself.
     """
     if cell_mask.dtype != torch.bool or cell_mask.dim() != 3 \
@@ -94,7 +116,6 @@ def mask_and_reuse(
                          f'{cell_mask.dtype} {tuple(cell_mask.shape)}')
     batch, channels = images.shape[:2]
     (gh, gw), (rh, rw) = cell_mask.shape[1:], reuse_grid
-    ch, cw = _cell_size(images, (gh, gw))
     flat_mask = cell_mask.reshape(batch, gh * gw)
     # A wrong count would silently stitch unmasked cells.
     if check_count and batch and not bool(
@@ -102,19 +123,92 @@ def mask_and_reuse(
         raise ValueError(
             f'every sample must mask reuse_grid={tuple(reuse_grid)} -> '
             f'{rh * rw} cells, got {flat_mask.sum(1).tolist()}')
-    cells = images.reshape(batch, channels, gh, ch, gw, cw)
-    masked = cells.masked_fill(cell_mask.view(batch, 1, gh, 1, gw, 1),
-                               fill_value).view_as(images)
     # Stable descending sort puts the masked cells first, in raster order.
     order = flat_mask.to(torch.uint8).argsort(dim=1,
                                               descending=True,
                                               stable=True)[:, :rh * rw]
+    if image_sizes is not None:
+        return _mask_and_reuse_in_images(images, cell_mask, order,
+                                         (rh, rw), image_sizes, fill_value,
+                                         pad_value)
+    ch, cw = _cell_size(images, (gh, gw))
+    cells = images.reshape(batch, channels, gh, ch, gw, cw)
+    masked = cells.masked_fill(cell_mask.view(batch, 1, gh, 1, gw, 1),
+                               fill_value).view_as(images)
     samples = torch.arange(batch, device=images.device)[:, None]
     # Advanced indices around slices go first: [B, rh * rw, C, ch, cw].
     chosen = cells[samples, :, order // gw, :, order % gw, :]
     reuse = chosen.reshape(batch, rh, rw, channels, ch, cw)
     reuse = reuse.permute(0, 3, 1, 4, 2, 5).reshape(batch, channels, rh * ch,
                                                     rw * cw)
+    return masked, reuse
+
+
+def check_image_sizes(images: torch.Tensor, image_sizes: torch.Tensor,
+                      grid_size: Sequence[int]) -> None:
+    """Raise unless ``image_sizes`` [B, 2] fit the batch ``images``
+    [B, C, H, W] and give every image at least one pixel per cell of
+    ``grid_size``. Reads the sizes on the host."""
+    if images.dim() != 4:
+        raise ValueError('images must have shape [B, C, H, W], '
+                         f'got {tuple(images.shape)}')
+    if tuple(image_sizes.shape) != (images.shape[0], 2):
+        raise ValueError('image_sizes must have shape '
+                         f'[B={images.shape[0]}, 2], got '
+                         f'{tuple(image_sizes.shape)}')
+    height, width = images.shape[-2:]
+    for h, w in image_sizes.tolist():
+        if not (grid_size[0] <= h <= height and grid_size[1] <= w <= width):
+            raise ValueError(
+                f'image size (h, w)=({h}, {w}) does not fit the mask grid '
+                f'grid_size={tuple(grid_size)} inside the padded batch of '
+                f'{height} x {width}: an image needs at least one pixel per '
+                'cell and must lie inside the batch')
+
+
+def _mask_and_reuse_in_images(
+        images: torch.Tensor, cell_mask: torch.Tensor, order: torch.Tensor,
+        reuse_grid: Tuple[int, int], image_sizes: torch.Tensor,
+        fill_value: float,
+        pad_value: float) -> Tuple[torch.Tensor, torch.Tensor]:
+    """:func:`mask_and_reuse` of padded images with the grid laid over each
+    image: every pixel looks up its cell and every reuse pixel its source
+    pixel, for all samples at once. ``order`` [B, rh * rw]: the masked cells
+    of each sample in raster order."""
+    batch, channels, height, width = images.shape
+    (gh, gw), (rh, rw) = cell_mask.shape[1:], reuse_grid
+    device = images.device
+    sizes = image_sizes.to(device=device, dtype=torch.long)
+    cell_h, cell_w = sizes[:, 0:1] // gh, sizes[:, 1:2] // gw  # [B, 1]
+
+    def cell_of(length, cell, cells):
+        # [B, length]: the cell of each pixel along an axis, -1 past the grid
+        index = torch.arange(length, device=device) // cell
+        return torch.where(index < cells, index, -1)
+
+    rows, cols = cell_of(height, cell_h, gh), cell_of(width, cell_w, gw)
+    in_grid = (rows >= 0)[:, :, None] & (cols >= 0)[:, None, :]
+    cell = rows.clamp(min=0)[:, :, None] * gw + cols.clamp(min=0)[:, None]
+    pixel_mask = cell_mask.reshape(batch, -1).gather(1, cell.view(
+        batch, -1)).view(batch, height, width) & in_grid
+    masked = images.masked_fill(pixel_mask[:, None], fill_value)
+
+    # Reuse pixel (y, x) lies in slot (y // ch, x // cw) of the rh x rw
+    # arrangement; the slot holds cell order[slot], at the same offset.
+    out_h, out_w = reuse_size(height, width, rh * rw / (gh * gw))
+    y, x = torch.arange(out_h, device=device), torch.arange(out_w,
+                                                            device=device)
+    slot_row, slot_col = y // cell_h, x // cell_w  # [B, out_h], [B, out_w]
+    inside = (slot_row < rh)[:, :, None] & (slot_col < rw)[:, None, :]
+    slot = (slot_row.clamp(max=rh - 1)[:, :, None] * rw +
+            slot_col.clamp(max=rw - 1)[:, None, :])
+    source = order.gather(1, slot.view(batch, -1)).view(batch, out_h, out_w)
+    source_y = (source // gw) * cell_h[:, :, None] + (y % cell_h)[:, :, None]
+    source_x = (source % gw) * cell_w[:, :, None] + (x % cell_w)[:, None, :]
+    pixel = (source_y * width + source_x).view(batch, 1, -1)
+    reuse = images.flatten(2).gather(2, pixel.expand(-1, channels, -1))
+    reuse = reuse.view(batch, channels, out_h, out_w).masked_fill(
+        ~inside[:, None], pad_value)
     return masked, reuse
 
 
@@ -178,33 +272,44 @@ class MaskReuse:
         return self.mask_generator.reuse_grid
 
     def downsample(self, images: torch.Tensor) -> torch.Tensor:
-        """The reuse-branch input at test time, see
-        :func:`downsample_to_reuse`."""
-        return downsample_to_reuse(images, self.reuse_grid,
-                                   self.mask_generator.grid_size)
+        """The reuse-branch input at test time: the whole batch resized to
+        ``reuse_size(H, W)`` (see :func:`downsample_to_reuse`)."""
+        size = reuse_size(*images.shape[-2:], self.mask_generator.mask_ratio)
+        return resize_image(images, size)
 
-    def __call__(
-        self,
-        images: torch.Tensor,
-        generator: Optional[torch.Generator] = None
-    ) -> MaskedInputs:
+    def __call__(self,
+                 images: torch.Tensor,
+                 generator: Optional[torch.Generator] = None,
+                 image_sizes: Optional[torch.Tensor] = None,
+                 pad_value: float = 0.) -> MaskedInputs:
         """Mask a batch.
 
         Args:
             images (Tensor): Float images of shape [B, C, H, W].
             generator (torch.Generator, optional): Source of randomness.
                 Defaults to None.
+            image_sizes (Tensor, optional): Int [B, 2] on the CPU: the
+                ``(h, w)`` of each image in a padded batch; the cell grid is
+                laid over each image (see the module docstring). Defaults
+                to None: the grid covers the whole batch, whose H and W the
+                grid must divide.
+            pad_value (float): Padding of the reuse canvas, with
+                ``image_sizes``. Defaults to 0.
 
         Returns:
             MaskedInputs: ``masked_image`` [B, C, H, W], ``reuse_image``
-            [B, C, rh * H / gh, rw * W / gw] and the bool ``cell_mask``
-            [B, gh, gw] (all False for unmasked samples). With ``prob=0``,
-            ``masked`` is ``images`` itself.
+            [B, C, rh * H / gh, rw * W / gw] (``reuse_size(H, W)`` with
+            ``image_sizes``) and the bool ``cell_mask`` [B, gh, gw] (all
+            False for unmasked samples). With ``prob=0``, ``masked`` is
+            ``images`` itself.
         """
         batch, device = images.shape[0], images.device
         gh, gw = self.mask_generator.grid_size
-        if self.prob == 0:
+        if image_sizes is None:
             _cell_size(images, (gh, gw))
+        else:
+            check_image_sizes(images, image_sizes, (gh, gw))
+        if self.prob == 0:
             cell_mask = torch.zeros(batch,
                                     gh,
                                     gw,
@@ -212,8 +317,13 @@ class MaskReuse:
                                     device=device)
             return MaskedInputs(images, self.downsample(images), cell_mask)
         cell_mask = self.mask_generator(batch, device, generator)
-        masked, reuse = mask_and_reuse(images, cell_mask, self.reuse_grid,
-                                       self.fill_value, check_count=False)
+        masked, reuse = mask_and_reuse(images,
+                                       cell_mask,
+                                       self.reuse_grid,
+                                       self.fill_value,
+                                       check_count=False,
+                                       image_sizes=image_sizes,
+                                       pad_value=pad_value)
         if self.prob < 1:
             applied = _uniform((batch, ), device, generator) < self.prob
             masked = torch.where(applied[:, None, None, None], masked, images)

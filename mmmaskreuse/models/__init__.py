@@ -1,12 +1,13 @@
 """Models of mmmaskreuse, registered in the ``mmmaskreuse`` scope."""
 from .backbones import (FeatureAlignment, MaskResNet, MaskResNetCIFAR,
-                        MaskSwin, MaskViT, MultiShotMAEViT, ReuseFusion)
+                        MaskResNetV1c, MaskSwin, MaskViT, MultiShotMAEViT,
+                        ReuseFusion)
 from .data_preprocessors import MaskReuseClsDataPreprocessor
 from .pairing import check_masked_pairing
 from .selfsup import ConditionalMAE
 
 __all__ = [
-    'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
+    'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR', 'MaskResNetV1c',
     'MaskViT', 'MaskSwin', 'MultiShotMAEViT', 'ConditionalMAE',
     'MaskReuseClsDataPreprocessor', 'check_masked_pairing'
 ]

@@ -4,7 +4,7 @@ import torch
 
 from mmmaskreuse.masking import (MaskReuse, PatchMask, downsample_to_reuse,
                                  mask_and_reuse,
-                                 reference_mask_and_reuse_numpy)
+                                 reference_mask_and_reuse_numpy, reuse_size)
 from mmmaskreuse.registry import MASK_GENERATORS
 
 # (generator config, image size H, W)
@@ -107,6 +107,86 @@ def test_bad_inputs_are_rejected():
         mask_and_reuse(images, cell_mask.float(), (4, 4))
     with pytest.raises(ValueError, match=r'prob.*1\.5'):
         MaskReuse(dict(type='PatchMask'), prob=1.5)
+
+
+# Padded batches (detection, segmentation): image sizes inside a 70 x 90
+# batch, some not divisible by the 8 x 8 grid, one filling the batch.
+PADDED_SIZES = [(70, 90), (64, 64), (37, 81), (8, 8), (69, 41)]
+
+
+def padded(cfg, seed=0, pad_value=-3.):
+    gen = MASK_GENERATORS.build(cfg)
+    rng = torch.Generator().manual_seed(seed)
+    images = torch.full((len(PADDED_SIZES), 3, 70, 90), pad_value)
+    for image, (h, w) in zip(images, PADDED_SIZES):
+        image[:, :h, :w] = torch.rand(3, h, w, generator=rng) + 1
+    return gen, images, gen(len(PADDED_SIZES), generator=rng)
+
+
+@pytest.mark.parametrize('cfg', [c for c, _ in CASES[:4]])
+def test_padded_images_are_masked_and_stitched_as_if_cropped(cfg):
+    gen, images, cell_mask = padded(cfg)
+    masked, reuse = mask_and_reuse(images, cell_mask, gen.reuse_grid,
+                                   image_sizes=torch.tensor(PADDED_SIZES),
+                                   pad_value=-3.)
+    assert reuse.shape == (5, 3, *reuse_size(70, 90, gen.mask_ratio))
+    gh, gw = gen.grid_size
+    rh, rw = gen.reuse_grid
+    for i, (h, w) in enumerate(PADDED_SIZES):
+        # the grid covers the image's top-left (h // gh * gh) x (w // gw * gw)
+        grid_h, grid_w = h // gh * gh, w // gw * gw
+        crop = images[i:i + 1, :, :grid_h, :grid_w]
+        want_masked, want_reuse = mask_and_reuse(crop, cell_mask[i:i + 1],
+                                                 gen.reuse_grid)
+        assert torch.equal(masked[i, :, :grid_h, :grid_w], want_masked[0])
+        # the rest of the image (less than a cell) and the padding stay
+        outside = torch.ones(70, 90, dtype=torch.bool)
+        outside[:grid_h, :grid_w] = False
+        assert torch.equal(masked[i][:, outside], images[i][:, outside])
+        # the reuse image fills the canvas's top-left; the rest is padding
+        reuse_h, reuse_w = rh * (h // gh), rw * (w // gw)
+        assert torch.equal(reuse[i, :, :reuse_h, :reuse_w], want_reuse[0])
+        assert (reuse[i, :, reuse_h:] == -3).all()
+        assert (reuse[i, :, :, reuse_w:] == -3).all()
+        # no padding pixel is stitched: every reused pixel is image content
+        assert (reuse[i, :, :reuse_h, :reuse_w] >= 1).all()
+
+
+def test_padded_path_equals_the_plain_path_on_unpadded_images():
+    gen, images, cell_mask = sample(dict(type='CombinedMask'), (64, 96))
+    sizes = torch.tensor([[64, 96]] * len(images))
+    plain = mask_and_reuse(images, cell_mask, gen.reuse_grid)
+    padded_result = mask_and_reuse(images, cell_mask, gen.reuse_grid,
+                                   image_sizes=sizes)
+    for a, b in zip(plain, padded_result):
+        assert torch.equal(a, b)
+
+
+def test_mask_reuse_on_padded_batches_keeps_unmasked_samples_whole():
+    _, images, _ = padded(dict(type='CombinedMask'))
+    sizes = torch.tensor(PADDED_SIZES)
+    rng = torch.Generator().manual_seed(3)
+    pair = MaskReuse(dict(type='CombinedMask'), prob=0.5)(
+        images, rng, image_sizes=sizes, pad_value=-3.)
+    masked_samples = pair.cell_mask.flatten(1).any(1)
+    assert 0 < masked_samples.sum() < len(images)
+    whole = MaskReuse(dict(type='CombinedMask')).downsample(images)
+    for i, was_masked in enumerate(masked_samples):
+        if not was_masked:
+            assert torch.equal(pair.masked_image[i], images[i])
+            assert torch.equal(pair.reuse_image[i], whole[i])
+
+
+@pytest.mark.parametrize('sizes,match', [
+    ([[7, 90]] * 5, r'\(7, 90\).*grid_size=\(8, 8\).*70 x 90'),
+    ([[71, 90]] * 5, r'\(71, 90\).*inside the batch'),
+    ([[70, 90]] * 4, r'image_sizes must have shape \[B=5, 2\]'),
+])
+def test_bad_image_sizes_are_rejected(sizes, match):
+    _, images, _ = padded(dict(type='CombinedMask'))
+    with pytest.raises(ValueError, match=match):
+        MaskReuse(dict(type='CombinedMask'))(images,
+                                             image_sizes=torch.tensor(sizes))
 
 
 def test_downsample_is_the_whole_image_at_reuse_size():

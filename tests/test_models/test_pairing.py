@@ -1,8 +1,13 @@
+import os.path as osp
+
 import pytest
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
+from mmmaskreuse.engine import build_model, load_config
 from mmmaskreuse.models import check_masked_pairing
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def classifier(backbone_type, preprocessor_type, backbone_ratio=0.25,
@@ -51,3 +56,21 @@ def test_mask_ratios_must_agree():
     with pytest.raises(ValueError, match='mask_ratio=0.25 but .* '
                        'mask_ratio=0.0625'):
         check_masked_pairing(model)
+
+
+@pytest.mark.parametrize('config,plain_type,ours', [
+    ('maskanynet/toy/resnet50_coco_maskrcnn_toy.py', 'DetDataPreprocessor',
+     'mmmaskreuse.MaskReuseDetDataPreprocessor'),
+    ('maskanynet/toy/resnet50_ade20k_upernet_toy.py', 'SegDataPreProcessor',
+     'mmmaskreuse.MaskReuseSegDataPreprocessor'),
+])
+def test_detection_and_segmentation_pairs_name_their_preprocessor(
+        config, plain_type, ours):
+    cfg = load_config(osp.join(REPO, 'configs', config))
+    check_masked_pairing(build_model(cfg))
+    keep = {'mean', 'std', 'bgr_to_rgb', 'pad_size_divisor', 'size'}
+    cfg.model.data_preprocessor = dict(
+        type=plain_type,
+        **{k: v for k, v in cfg.model.data_preprocessor.items() if k in keep})
+    with pytest.raises(ValueError, match=f'type to {ours}'):
+        check_masked_pairing(build_model(cfg))

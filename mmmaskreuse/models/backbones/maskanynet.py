@@ -184,8 +184,12 @@ class _MaskAnyNetMixin:
 
     takes_masked_inputs = True
 
-    def _check_reuse_args(self, fusion: str, fusions: Sequence[str],
-                          mask_ratio: float, reuse_at_test: str) -> None:
+    def _check_reuse_args(self,
+                          fusion: str,
+                          fusions: Sequence[str],
+                          mask_ratio: float,
+                          reuse_at_test: str,
+                          freeze_reuse: bool = True) -> None:
         if fusion not in fusions:
             raise ValueError(f'{type(self).__name__}: fusion must be one of '
                              f'{tuple(fusions)}, got {fusion!r}')
@@ -195,9 +199,13 @@ class _MaskAnyNetMixin:
         if reuse_at_test not in REUSE_AT_TEST:
             raise ValueError(f'{type(self).__name__}: reuse_at_test must be '
                              f'one of {REUSE_AT_TEST}, got {reuse_at_test!r}')
+        if not isinstance(freeze_reuse, bool):
+            raise ValueError(f'{type(self).__name__}: freeze_reuse must be '
+                             f'True or False, got {freeze_reuse!r}')
         self.fusion = fusion
         self.mask_ratio = float(mask_ratio)
         self.reuse_at_test = reuse_at_test
+        self.freeze_reuse = freeze_reuse
 
     def _split_inputs(
         self, inputs: Union[torch.Tensor, MaskedInputs]
@@ -229,6 +237,8 @@ class _MaskAnyNetMixin:
         return inputs, resize_image(inputs, size)
 
     def _freeze_reuse(self, *module_names: str) -> None:
+        if not self.freeze_reuse:
+            return
         for name in module_names:
             module = getattr(self, name, None)
             if module is None:
@@ -263,11 +273,25 @@ class MaskResNet(_MaskAnyNetMixin, ResNet):
             the reuse size at test time. Defaults to 0.25.
         reuse_at_test (str): ``'downsample'`` or ``'off'``. Defaults to
             ``'downsample'``.
+        freeze_reuse (bool): Whether ``frozen_stages >= 0`` freezes the
+            reuse branch and the fusion with the stem. Set False when
+            starting from a plain ResNet checkpoint, which has no reuse
+            branch to keep. Defaults to True.
         alignment_cfg (dict): Arguments of :class:`FeatureAlignment`
             (``hidden_channels``, ``kernel_sizes``, ``norm_cfg``...). Defaults
             to the ResNet's ``norm_cfg``.
+        pretrained (str, optional): Checkpoint of the backbone, as mmdet's
+            and mmseg's ResNet take it (mmseg's ``model.pretrained`` passes
+            it on); same as ``init_cfg=dict(type='Pretrained',
+            checkpoint=pretrained)``. Defaults to None.
         **kwargs: Arguments of mmpretrain's :class:`ResNet` (``in_channels``,
             ``out_indices``, ``frozen_stages``, ``norm_eval``, ...).
+
+    Checkpoints: the deep stem of mmcv/mmseg/mmdet ResNetV1c checkpoints
+    (``stem.0.weight``, ``stem.1.*``...) is renamed to mmpretrain's
+    (``stem.0.conv.weight``, ``stem.0.bn.*``...) while loading. A checkpoint
+    without a reuse branch (any plain ResNet) initialises the reuse stem
+    with its stem, which has the same shapes; the fusion keeps its init.
     """
     trunk_type = ResNet
 
@@ -276,10 +300,18 @@ class MaskResNet(_MaskAnyNetMixin, ResNet):
                  fusion: str = 'concat',
                  mask_ratio: float = 0.25,
                  reuse_at_test: str = 'downsample',
+                 freeze_reuse: bool = True,
                  alignment_cfg: dict = dict(),
+                 pretrained: Optional[str] = None,
                  **kwargs) -> None:
         self._check_reuse_args(fusion, RESNET_FUSIONS, mask_ratio,
-                               reuse_at_test)
+                               reuse_at_test, freeze_reuse)
+        if pretrained is not None:
+            if kwargs.get('init_cfg') is not None:
+                raise ValueError(
+                    f'{type(self).__name__}: give pretrained={pretrained!r} '
+                    f'or init_cfg={kwargs["init_cfg"]!r}, not both')
+            kwargs['init_cfg'] = dict(type='Pretrained', checkpoint=pretrained)
         in_channels = kwargs.get('in_channels', 3)
         primary_kwargs = dict(kwargs)
         if fusion == 'image':
@@ -324,6 +356,28 @@ class MaskResNet(_MaskAnyNetMixin, ResNet):
         if self.frozen_stages >= 0:
             self._freeze_reuse('reuse_stem', 'reuse_fusion')
 
+    def _stem_keys(self) -> dict:
+        """``{name in the stem: name in the reuse stem}`` of the weights."""
+        if self.deep_stem:
+            return {'stem.': 'reuse_stem.'}
+        return {
+            'conv1.': 'reuse_stem.conv.',
+            f'{self.norm1_name}.': f'reuse_stem.{self.reuse_stem.norm_name}.'
+        }
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Runs before the children load, so they see the renamed keys.
+        if self.deep_stem:
+            _rename_mmcv_deep_stem(state_dict, prefix + 'stem.')
+        if self.fusion in FEATURE_FUSIONS and not any(
+                key.startswith(prefix + 'reuse_stem.') for key in state_dict):
+            for key in list(state_dict):
+                for stem, reuse in self._stem_keys().items():
+                    if key.startswith(prefix + stem):
+                        name = prefix + reuse + key[len(prefix + stem):]
+                        state_dict[name] = state_dict[key]
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def _primary_stem(self, x: torch.Tensor) -> torch.Tensor:
         if self.deep_stem:
             x = self.stem(x)
@@ -363,6 +417,43 @@ class MaskResNet(_MaskAnyNetMixin, ResNet):
             for o, r in zip(outs, self.reuse_trunk(reuse)))
 
 
+def _rename_mmcv_deep_stem(state_dict: dict, stem: str) -> None:
+    """mmcv-style deep stem keys (an ``nn.Sequential`` of conv, norm, ReLU
+    x 3: ``stem.0.weight``, ``stem.1.*``, ``stem.3.weight``...) to
+    mmpretrain's ConvModules (``stem.0.conv.weight``, ``stem.0.bn.*``)."""
+    for key in list(state_dict):
+        if not key.startswith(stem):
+            continue
+        index, _, rest = key[len(stem):].partition('.')
+        if not index.isdigit() or rest.startswith(('conv.', 'bn.')):
+            continue
+        layer, kind = divmod(int(index), 3)
+        if kind < 2:
+            name = f'{stem}{layer}.{("conv", "bn")[kind]}.{rest}'
+            state_dict[name] = state_dict.pop(key)
+
+
+@MODELS.register_module()
+class MaskResNetV1c(MaskResNet):
+    """MaskAnyNet ResNetV1c: :class:`MaskResNet` with the deep stem (three
+    3x3 convs), the backbone of mmseg's recipes.
+
+    Args:
+        contract_dilation (bool): Accepted for mmseg's ResNetV1c configs;
+            only dilations of 1 are supported with it. Defaults to False.
+        **kwargs: Arguments of :class:`MaskResNet`.
+    """
+
+    def __init__(self, contract_dilation: bool = False, **kwargs) -> None:
+        dilations = kwargs.get('dilations', (1, 1, 1, 1))
+        if contract_dilation and any(d > 1 for d in dilations):
+            raise ValueError(
+                'MaskResNetV1c: contract_dilation=True with dilations='
+                f'{tuple(dilations)} is not supported; use dilations of 1 '
+                "(UperNet's) or contract_dilation=False")
+        super().__init__(deep_stem=True, avg_down=False, **kwargs)
+
+
 @MODELS.register_module()
 class MaskResNetCIFAR(MaskResNet, ResNet_CIFAR):
     """MaskAnyNet ResNet for 32x32 inputs (3x3 stem, no max-pool), as
@@ -400,10 +491,11 @@ class _TokenReuseMixin(_MaskAnyNetMixin):
                  fusion: str = 'concat',
                  mask_ratio: float = 0.25,
                  reuse_at_test: str = 'downsample',
+                 freeze_reuse: bool = True,
                  alignment_cfg: dict = dict(),
                  **kwargs) -> None:
         self._check_reuse_args(fusion, FEATURE_FUSIONS, mask_ratio,
-                               reuse_at_test)
+                               reuse_at_test, freeze_reuse)
         super().__init__(*args, **kwargs)
         self.reuse_patch_embed = _reuse_patch_embed(self.patch_embed,
                                                     math.sqrt(mask_ratio))
@@ -444,6 +536,7 @@ class MaskViT(_TokenReuseMixin, VisionTransformer):
         fusion (str): ``'concat'`` or ``'add'``. Defaults to ``'concat'``.
         mask_ratio (float): See :class:`MaskResNet`. Defaults to 0.25.
         reuse_at_test (str): See :class:`MaskResNet`.
+        freeze_reuse (bool): See :class:`MaskResNet`. Defaults to True.
         alignment_cfg (dict): Arguments of :class:`FeatureAlignment`.
             Defaults to BN, ReLU and no activation after the last layer.
         **kwargs: Arguments of mmpretrain's :class:`VisionTransformer`.
@@ -482,6 +575,7 @@ class MaskSwin(_TokenReuseMixin, SwinTransformer):
         fusion (str): ``'concat'`` or ``'add'``. Defaults to ``'concat'``.
         mask_ratio (float): See :class:`MaskResNet`. Defaults to 0.25.
         reuse_at_test (str): See :class:`MaskResNet`.
+        freeze_reuse (bool): See :class:`MaskResNet`. Defaults to True.
         alignment_cfg (dict): See :class:`MaskViT`.
         **kwargs: Arguments of mmpretrain's :class:`SwinTransformer`.
     """

@@ -1,14 +1,12 @@
 """Classification data preprocessor of MaskAnyNet."""
-from typing import Union
-
 from mmpretrain.models.utils import ClsDataPreprocessor
 
-from mmmaskreuse.masking import BaseMaskGenerator, MaskReuse
 from mmmaskreuse.registry import MODELS
+from .base import MaskReuseMixin
 
 
 @MODELS.register_module()
-class MaskReuseClsDataPreprocessor(ClsDataPreprocessor):
+class MaskReuseClsDataPreprocessor(MaskReuseMixin, ClsDataPreprocessor):
     """mmpretrain's :class:`ClsDataPreprocessor`, then MaskAnyNet masking.
 
     Training batches are normalised, batch-augmented (Mixup, CutMix... as
@@ -28,23 +26,3 @@ class MaskReuseClsDataPreprocessor(ClsDataPreprocessor):
         **kwargs: Arguments of :class:`ClsDataPreprocessor` (``mean``,
             ``std``, ``to_rgb``, ``batch_augments``...).
     """
-    makes_masked_inputs = True
-
-    def __init__(self,
-                 mask_generator: Union[dict, BaseMaskGenerator] = dict(
-                     type='CombinedMask', mask_ratio=0.25),
-                 prob: float = 1.0,
-                 fill_value: float = 0.,
-                 **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.mask_reuse = MaskReuse(mask_generator, prob, fill_value)
-
-    @property
-    def mask_ratio(self) -> float:
-        return self.mask_reuse.mask_generator.mask_ratio
-
-    def forward(self, data: dict, training: bool = False) -> dict:
-        data = super().forward(data, training)
-        if training:
-            data['inputs'] = self.mask_reuse(data['inputs'])
-        return data

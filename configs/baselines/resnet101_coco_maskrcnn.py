@@ -1,0 +1,3 @@
+# Vanilla twin of maskanynet/resnet101_coco_maskrcnn.py: mmdet's recipe.
+_base_ = 'mmdet::mask_rcnn/mask-rcnn_r101_fpn_1x_coco.py'
+custom_imports = dict(imports=['mmmaskreuse'], allow_failed_imports=False)

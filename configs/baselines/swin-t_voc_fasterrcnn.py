@@ -1,0 +1,34 @@
+# Vanilla twin of maskanynet/swin-t_voc_fasterrcnn.py: the VOC recipe with
+# Swin-T and the optimizer of mmdet's Swin-T detectors (AdamW).
+_base_ = './resnet50_voc_fasterrcnn.py'
+
+# mmpretrain's Swin-T (the same network as mmdet's), the trunk of
+# MaskSwin, so the twins differ by the method only; ImageNet weights from
+# mmpretrain's model zoo.
+swin_tiny = ('https://download.openmmlab.com/mmclassification/v0/'
+             'swin-transformer/swin_tiny_224_b16x64_300e_imagenet_'
+             '20210616_090925-66df6be6.pth')
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='mmpretrain.SwinTransformer',
+        arch='tiny',
+        drop_path_rate=0.2,
+        out_indices=(0, 1, 2, 3),
+        # windows over maps smaller than 7x7 are padded, as mmdet's and
+        # mmseg's Swin do
+        pad_small_map=True,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=swin_tiny, prefix='backbone.')),
+    neck=dict(in_channels=[96, 192, 384, 768]))
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=0.0001, betas=(0.9, 0.999), weight_decay=0.05),
+    paramwise_cfg=dict(
+        custom_keys={
+            'absolute_pos_embed': dict(decay_mult=0.),
+            'relative_position_bias_table': dict(decay_mult=0.),
+            'norm': dict(decay_mult=0.)
+        }))

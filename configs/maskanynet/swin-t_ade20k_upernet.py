@@ -1,0 +1,11 @@
+# MaskAnyNet Swin-T UperNet on ADE20K: its twin's recipe with MaskSwin and
+# the masking data preprocessor.
+_base_ = '../baselines/swin-t_ade20k_upernet.py'
+
+model = dict(
+    data_preprocessor=dict(
+        type='mmmaskreuse.MaskReuseSegDataPreprocessor',
+        mask_generator=dict(type='CombinedMask', mask_ratio=0.25,
+                            grid_size=(8, 8))),
+    # an ImageNet Swin-T has no reuse patch embedding: it trains
+    backbone=dict(type='mmmaskreuse.MaskSwin', freeze_reuse=False))

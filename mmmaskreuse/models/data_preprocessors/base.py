@@ -1,0 +1,74 @@
+"""What the MaskAnyNet data preprocessors of every task share."""
+from typing import Optional, Sequence, Union
+
+import torch
+
+from mmmaskreuse.masking import BaseMaskGenerator, MaskedInputs, MaskReuse
+
+
+class MaskReuseMixin:
+    """Adds MaskAnyNet masking to a task's data preprocessor.
+
+    Training batches go through the task's preprocessing (normalisation,
+    padding, batch augmentations), then are masked on their device:
+    ``inputs`` becomes a :class:`~mmmaskreuse.masking.MaskedInputs` for a
+    MaskAnyNet backbone. Evaluation batches are untouched.
+    ``makes_masked_inputs`` marks the preprocessor for
+    :func:`mmmaskreuse.models.check_masked_pairing`; ``pad_value_name``
+    names the task preprocessor's padding value (None: batches are not
+    padded).
+
+    Args:
+        mask_generator (dict | BaseMaskGenerator): The masking strategy,
+            e.g. ``dict(type='CombinedMask', mask_ratio=0.25,
+            grid_size=(8, 8))`` (the paper's best).
+        prob (float): Probability that a training sample is masked; the
+            others keep their image and get the downsampled image as reuse
+            image. Defaults to 1.0.
+        fill_value (float): Value of masked pixels, after normalisation
+            (0 = the mean colour). Defaults to 0.
+        **kwargs: Arguments of the task's data preprocessor.
+    """
+    makes_masked_inputs = True
+    pad_value_name: Optional[str] = None
+
+    def __init__(self,
+                 mask_generator: Union[dict, BaseMaskGenerator] = dict(
+                     type='CombinedMask', mask_ratio=0.25),
+                 prob: float = 1.0,
+                 fill_value: float = 0.,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.mask_reuse = MaskReuse(mask_generator, prob, fill_value)
+
+    @property
+    def mask_ratio(self) -> float:
+        return self.mask_reuse.mask_generator.mask_ratio
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        data = super().forward(data, training)
+        if training:
+            data['inputs'] = self.mask_batch(data['inputs'],
+                                             data.get('data_samples'))
+        return data
+
+    def mask_batch(self, inputs: torch.Tensor,
+                   data_samples: Optional[Sequence]) -> MaskedInputs:
+        """Mask a training batch [B, C, H, W].
+
+        Padded batches (``pad_value_name`` set) get the grid laid over each
+        image: the top-left ``img_shape`` of its sample (the whole ``H x W``
+        when a sample has no ``img_shape``); see
+        :mod:`mmmaskreuse.masking.reuse`. Other batches get it over the
+        whole image.
+        """
+        if self.pad_value_name is None:
+            return self.mask_reuse(inputs)
+        full = tuple(inputs.shape[-2:])
+        samples = data_samples or [None] * inputs.shape[0]
+        sizes = [
+            tuple(getattr(s, 'img_shape', None) or full)[:2] for s in samples
+        ]
+        return self.mask_reuse(inputs,
+                               image_sizes=torch.tensor(sizes),
+                               pad_value=getattr(self, self.pad_value_name))
