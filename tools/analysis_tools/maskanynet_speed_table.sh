@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The README's MaskAnyNet speed table: compare_speed.py for every fusion
 # variant of MaskResNet-50 and for MaskViT-B/16 and MaskSwin-T, each against
-# its vanilla twin, in train and test mode, at the recipes' per-GPU batch.
+# its vanilla twin, in train and test mode, at the recipes' per-GPU batch;
+# then Mask R-CNN (COCO, 800x1333, 2 images) and UperNet (ADE20K, 512x512
+# crops, 4) with MaskResNet-50 against ResNet-50, in train mode. No weights
+# are loaded (the steps do not depend on them).
 # Prints one markdown row per run; the full logs go to $LOG_DIR.
 #
 # ONLY=REGEX keeps the rows whose "name mode" matches.
@@ -48,6 +51,15 @@ for mode in ${MODES:-train test}; do
     row "Swin-T concat+FAM" maskanynet/swin-t_imagenet.py \
         baselines/swin-t_imagenet.py $mode --masking-batch-size 0 "$@"
 done
+NO_WEIGHTS=(--cfg-options model.backbone.init_cfg=None
+            --baseline-cfg-options model.backbone.init_cfg=None)
+row "Mask R-CNN R-50 FPN, COCO" maskanynet/resnet50_coco_maskrcnn.py \
+    baselines/resnet50_coco_maskrcnn.py train --masking-batch-size 0 \
+    --batch-size 2 --shape 800 1333 "${NO_WEIGHTS[@]}" "$@"
+row "UperNet R-50, ADE20K" maskanynet/resnet50_ade20k_upernet.py \
+    baselines/resnet50_ade20k_upernet.py train --masking-batch-size 0 \
+    --batch-size 4 --shape 512 512 --cfg-options model.pretrained=None \
+    --baseline-cfg-options model.pretrained=None "$@"
 # the masking micro-benchmark: 64 x 3 x 224 x 224, the recipe's masks
 "$PYTHON" "$TOOL" "configs/${R50[0]}" --baseline "configs/${R50[1]}" \
     --iters 1 --warmup 0 --no-memory --masking-batch-size 64 "$@" \
