@@ -305,10 +305,14 @@ class MaskReuse:
         """
         batch, device = images.shape[0], images.device
         gh, gw = self.mask_generator.grid_size
+        if image_sizes is not None:
+            check_image_sizes(images, image_sizes, (gh, gw))
+            height, width = images.shape[-2:]
+            if (image_sizes == torch.tensor([height, width])).all() and not (
+                    height % gh or width % gw):
+                image_sizes = None  # unpadded: the faster reshape path
         if image_sizes is None:
             _cell_size(images, (gh, gw))
-        else:
-            check_image_sizes(images, image_sizes, (gh, gw))
         if self.prob == 0:
             cell_mask = torch.zeros(batch,
                                     gh,

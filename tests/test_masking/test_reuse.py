@@ -270,3 +270,16 @@ def test_cuda_gives_the_cpu_result(cfg, size):
     assert torch.equal(want[0], masked.cpu())
     assert torch.equal(want[2], mask.cpu())
     assert torch.allclose(want[1], reuse.cpu(), atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_gives_the_cpu_result_on_padded_batches():
+    gen, images, cell_mask = padded(dict(type='CombinedMask'))
+    sizes = torch.tensor(PADDED_SIZES)
+    on_cpu = mask_and_reuse(images, cell_mask, gen.reuse_grid,
+                            image_sizes=sizes, pad_value=-3.)
+    on_cuda = mask_and_reuse(images.cuda(), cell_mask.cuda(), gen.reuse_grid,
+                             image_sizes=sizes, pad_value=-3.)
+    for want, got in zip(on_cpu, on_cuda):
+        assert got.is_cuda
+        assert torch.equal(want, got.cpu())

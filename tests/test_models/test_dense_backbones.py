@@ -118,3 +118,24 @@ def test_pretrained_is_an_init_cfg_as_in_mmdet_and_mmseg():
 def test_bad_dense_arguments_fail_at_build(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MaskResNetV1c(depth=18, **kwargs)
+
+
+def test_init_cfg_loads_a_maskanynet_classifier_checkpoint(tmp_path):
+    classifier_backbone = MaskResNet(18)
+    with torch.no_grad():
+        classifier_backbone.reuse_stem.conv.weight.add_(1)
+    checkpoint = tmp_path / 'classifier.pth'
+    torch.save(dict(state_dict={
+        f'backbone.{k}': v
+        for k, v in classifier_backbone.state_dict().items()
+    }), checkpoint)
+    detector_backbone = MaskResNet(
+        18, out_indices=(0, 1, 2, 3), frozen_stages=1, norm_eval=True,
+        init_cfg=dict(type='Pretrained', checkpoint=str(checkpoint),
+                      prefix='backbone.'))
+    detector_backbone.init_weights()
+    for key, value in classifier_backbone.state_dict().items():
+        assert torch.equal(detector_backbone.state_dict()[key], value), key
+    # frozen with the stem (freeze_reuse defaults to True)
+    assert not any(p.requires_grad
+                   for p in detector_backbone.reuse_stem.parameters())

@@ -62,14 +62,23 @@ def test_auto_scale_lr_without_base_batch_size(toy_root):
     assert 'auto_scale_lr.base_batch_size' in proc.stdout
 
 
-def test_mask_backbone_without_masking_preprocessor(toy_root):
-    proc = run_tool(['train.py', CLS, '--cfg-options',
-                     'model.backbone.type=mmmaskreuse.MaskResNet'],
+@pytest.mark.parametrize('name,backbone,preprocessor', [
+    ('resnet18_toy_cls.py', 'MaskResNet', 'MaskReuseClsDataPreprocessor'),
+    ('resnet50_coco_maskrcnn_toy.py', 'MaskResNet',
+     'MaskReuseDetDataPreprocessor'),
+    ('resnet50_ade20k_upernet_toy.py', 'MaskResNetV1c',
+     'MaskReuseSegDataPreprocessor'),
+])
+def test_mask_backbone_without_masking_preprocessor(name, backbone,
+                                                    preprocessor, toy_root):
+    proc = run_tool(['train.py', config(f'baselines/toy/{name}'),
+                     '--cfg-options',
+                     f'model.backbone.type=mmmaskreuse.{backbone}'],
                     toy_root, check=False)
     assert proc.returncode == 2
-    assert ('backbone MaskResNet needs the masked image and the reuse image'
-            in proc.stdout)
-    assert 'mmmaskreuse.MaskReuseClsDataPreprocessor' in proc.stdout
+    assert (f'backbone {backbone} needs the masked image and the reuse '
+            'image' in proc.stdout)
+    assert f'type to mmmaskreuse.{preprocessor}' in proc.stdout
 
 
 def test_masking_preprocessor_with_plain_backbone(toy_root):

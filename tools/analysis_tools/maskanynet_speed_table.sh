@@ -51,11 +51,16 @@ for mode in ${MODES:-train test}; do
     row "Swin-T concat+FAM" maskanynet/swin-t_imagenet.py \
         baselines/swin-t_imagenet.py $mode --masking-batch-size 0 "$@"
 done
-NO_WEIGHTS=(--cfg-options model.backbone.init_cfg=None
-            --baseline-cfg-options model.backbone.init_cfg=None)
-row "Mask R-CNN R-50 FPN, COCO" maskanynet/resnet50_coco_maskrcnn.py \
-    baselines/resnet50_coco_maskrcnn.py train --masking-batch-size 0 \
-    --batch-size 2 --shape 800 1333 "${NO_WEIGHTS[@]}" "$@"
+MASK_RCNN=(maskanynet/resnet50_coco_maskrcnn.py
+           baselines/resnet50_coco_maskrcnn.py train --masking-batch-size 0
+           --batch-size 2 --shape 800 1333
+           --baseline-cfg-options model.backbone.init_cfg=None)
+row "Mask R-CNN R-50 FPN, COCO" "${MASK_RCNN[@]}" \
+    --cfg-options model.backbone.init_cfg=None "$@"
+# from a MaskAnyNet checkpoint: the reuse branch frozen with the stem
+row "Mask R-CNN R-50 FPN, COCO, freeze_reuse=True" "${MASK_RCNN[@]}" \
+    --cfg-options model.backbone.init_cfg=None \
+    model.backbone.freeze_reuse=True "$@"
 row "UperNet R-50, ADE20K" maskanynet/resnet50_ade20k_upernet.py \
     baselines/resnet50_ade20k_upernet.py train --masking-batch-size 0 \
     --batch-size 4 --shape 512 512 --cfg-options model.pretrained=None \
