@@ -87,9 +87,9 @@ def mask_and_reuse(
         reuse_grid (tuple[int, int]): Cells ``(rh, rw)`` of the reuse image.
         fill_value (float): Value of the masked pixels. Defaults to 0.
         check_count (bool): Check that every sample masks ``rh * rw``
-            cells, which costs a device synchronisation. The mask
-            generators guarantee it, so :class:`MaskReuse` skips it.
-            Defaults to True.
+            cells (and that ``image_sizes`` fit the batch), which costs a
+            device synchronisation. The mask generators guarantee it, so
+            :class:`MaskReuse` skips it. Defaults to True.
         image_sizes (Tensor, optional): Int [B, 2], ``(h_i, w_i)`` of the
             image in each padded sample, between ``(gh, gw)`` and
             ``(H, W)`` (see :func:`check_image_sizes`); the grid is laid
@@ -128,6 +128,8 @@ def mask_and_reuse(
                                               descending=True,
                                               stable=True)[:, :rh * rw]
     if image_sizes is not None:
+        if check_count:
+            check_image_sizes(images, image_sizes, (gh, gw))
         return _mask_and_reuse_in_images(images, cell_mask, order,
                                          (rh, rw), image_sizes, fill_value,
                                          pad_value)

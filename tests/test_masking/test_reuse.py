@@ -183,10 +183,13 @@ def test_mask_reuse_on_padded_batches_keeps_unmasked_samples_whole():
     ([[70, 90]] * 4, r'image_sizes must have shape \[B=5, 2\]'),
 ])
 def test_bad_image_sizes_are_rejected(sizes, match):
-    _, images, _ = padded(dict(type='CombinedMask'))
+    gen, images, cell_mask = padded(dict(type='CombinedMask'))
     with pytest.raises(ValueError, match=match):
         MaskReuse(dict(type='CombinedMask'))(images,
                                              image_sizes=torch.tensor(sizes))
+    with pytest.raises(ValueError, match=match):
+        mask_and_reuse(images, cell_mask, gen.reuse_grid,
+                       image_sizes=torch.tensor(sizes))
 
 
 def test_downsample_is_the_whole_image_at_reuse_size():
