@@ -126,3 +126,19 @@ def test_masking_benchmark_times_both_sides():
     assert seconds['batched'] > 0 and seconds['reference'] > 0
     assert seconds['speedup'] == pytest.approx(seconds['reference'] /
                                                seconds['batched'])
+
+
+def test_detection_defaults_and_masking_benchmark_on_whole_cells(tmp_path):
+    # no --batch-size: config A's batch as --cfg-options set it; a padded
+    # detection size is cropped to whole cells for the numpy reference
+    proc = run_tool([TOOL,
+                     config('maskanynet/toy/resnet50_coco_maskrcnn_toy.py'),
+                     '--baseline',
+                     config('baselines/toy/resnet50_coco_maskrcnn_toy.py'),
+                     '--device', 'cpu', '--shape', '100', '130', '--iters',
+                     '1', '--warmup', '0', '--no-memory',
+                     '--masking-batch-size', '2', '--cfg-options',
+                     'train_dataloader.batch_size=1'], tmp_path, timeout=300)
+    assert 'batch=1 shape=100x130' in proc.stdout
+    assert re.search(r'masking 2x3x96x128 with CombinedMask', proc.stdout)
+    assert LAST_LINE.match(proc.stdout.strip().splitlines()[-1])

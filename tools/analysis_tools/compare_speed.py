@@ -92,8 +92,9 @@ def main():
     if args.batch_size is None:
         loader = 'train_dataloader' if args.mode == 'train' else \
             'val_dataloader'
-        args.batch_size = load_config(args.config).get(loader, {}).get(
-            'batch_size', 32)
+        # the batch of config A as the user set it (--cfg-options included)
+        cfg = load_config(args.config, args.cfg_options)
+        args.batch_size = cfg.get(loader, {}).get('batch_size', 32)
     runs = []
     for path, options in ((args.config, args.cfg_options),
                           (args.baseline, args.baseline_cfg_options)):
