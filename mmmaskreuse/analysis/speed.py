@@ -293,7 +293,9 @@ def benchmark_masking(mask_reuse: Optional[MaskReuse] = None,
         seed (int): Seed of the images and masks. Defaults to 0.
 
     Returns:
-        dict: ``batched`` and ``reference`` seconds, their ``speedup``.
+        dict: ``batched`` and ``reference`` seconds, their ``speedup``, and
+        the ``operators`` one batched call dispatches
+        (:func:`count_operators`).
     """
     if mask_reuse is None:
         mask_reuse = MaskReuse(CombinedMask(mask_ratio=0.25))
@@ -317,4 +319,16 @@ def benchmark_masking(mask_reuse: Optional[MaskReuse] = None,
     seconds = dict(batched=statistics.median(batched_times),
                    reference=statistics.median(reference_times))
     seconds['speedup'] = seconds['reference'] / seconds['batched']
+    seconds['operators'] = count_operators(batched)
     return seconds
+
+
+def count_operators(fn: Callable[[], object]) -> int:
+    """Torch operators one call of ``fn`` dispatches from Python (views
+    included). On a GPU each one that computes is at least one kernel
+    launch, whose fixed cost dominates small, memory-bound work."""
+    profiler = torch.profiler
+    with profiler.profile(activities=[profiler.ProfilerActivity.CPU]) as run:
+        fn()
+    return sum(event.cpu_parent is None and event.name.startswith('aten::')
+               for event in run.events())

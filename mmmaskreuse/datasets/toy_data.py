@@ -127,8 +127,8 @@ def _bbox_xyxy(polygon: Polygon, size: int) -> List[float]:
 
 def _polygon_area(polygon: Polygon) -> float:
     x, y = polygon[:, 0], polygon[:, 1]
-    return float(0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x,
-                                                                          1))))
+    return float(0.5 * abs(np.dot(x, np.roll(y, 1)) -
+                           np.dot(y, np.roll(x, 1))))
 
 
 def _save_jpg(image: Image.Image, path: str) -> None:

@@ -9,13 +9,14 @@ from .reuse import (MaskedInputs, MaskReuse, check_image_sizes,
                     downsample_to_reuse, mask_and_reuse, resize_image,
                     reuse_size)
 from .strategies import (BaseMaskGenerator, CombinedMask, GridMask, PatchMask,
-                         RandomMask, build_mask_generator)
+                         RandomMask, build_mask_generator, raster_order)
 from .token_shots import (gather_tokens, kept_tokens_per_shot,
                           num_kept_tokens, random_token_keep, shot_of_patches)
 
 __all__ = [
     'BaseMaskGenerator', 'PatchMask', 'GridMask', 'RandomMask', 'CombinedMask',
-    'build_mask_generator', 'mask_and_reuse', 'check_image_sizes', 'downsample_to_reuse',
+    'build_mask_generator', 'raster_order', 'mask_and_reuse',
+    'check_image_sizes', 'downsample_to_reuse',
     'MaskReuse', 'MaskedInputs', 'resize_image', 'reuse_size',
     'reference_mask_and_reuse_numpy', 'num_kept_tokens',
     'kept_tokens_per_shot', 'gather_tokens', 'random_token_keep',

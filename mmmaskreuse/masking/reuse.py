@@ -24,7 +24,8 @@ from typing import NamedTuple, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 
-from .strategies import BaseMaskGenerator, _uniform, build_mask_generator
+from .strategies import (BaseMaskGenerator, _uniform, build_mask_generator,
+                         raster_order)
 
 
 class MaskedInputs(NamedTuple):
@@ -114,7 +115,7 @@ def mask_and_reuse(
         raise ValueError('cell_mask must be a bool tensor of shape '
                          f'[B={images.shape[0]}, gh, gw], got '
                          f'{cell_mask.dtype} {tuple(cell_mask.shape)}')
-    batch, channels = images.shape[:2]
+    batch = images.shape[0]
     (gh, gw), (rh, rw) = cell_mask.shape[1:], reuse_grid
     flat_mask = cell_mask.reshape(batch, gh * gw)
     # A wrong count would silently stitch unmasked cells.
@@ -123,16 +124,26 @@ def mask_and_reuse(
         raise ValueError(
             f'every sample must mask reuse_grid={tuple(reuse_grid)} -> '
             f'{rh * rw} cells, got {flat_mask.sum(1).tolist()}')
-    # Stable descending sort puts the masked cells first, in raster order.
-    order = flat_mask.to(torch.uint8).argsort(dim=1,
-                                              descending=True,
-                                              stable=True)[:, :rh * rw]
+    if image_sizes is not None and check_count:
+        check_image_sizes(images, image_sizes, (gh, gw))
+    return _mask_and_reuse(images, cell_mask,
+                           raster_order(cell_mask, rh * rw), (rh, rw),
+                           fill_value, image_sizes, pad_value)
+
+
+def _mask_and_reuse(
+        images: torch.Tensor, cell_mask: torch.Tensor, order: torch.Tensor,
+        reuse_grid: Tuple[int, int], fill_value: float,
+        image_sizes: Optional[torch.Tensor],
+        pad_value: float) -> Tuple[torch.Tensor, torch.Tensor]:
+    """:func:`mask_and_reuse` without checks, given ``order`` [B, rh * rw]:
+    the masked cells of each sample in raster order."""
     if image_sizes is not None:
-        if check_count:
-            check_image_sizes(images, image_sizes, (gh, gw))
         return _mask_and_reuse_in_images(images, cell_mask, order,
-                                         (rh, rw), image_sizes, fill_value,
+                                         reuse_grid, image_sizes, fill_value,
                                          pad_value)
+    batch, channels = images.shape[:2]
+    (gh, gw), (rh, rw) = cell_mask.shape[1:], reuse_grid
     ch, cw = _cell_size(images, (gh, gw))
     cells = images.reshape(batch, channels, gh, ch, gw, cw)
     masked = cells.masked_fill(cell_mask.view(batch, 1, gh, 1, gw, 1),
@@ -322,14 +333,11 @@ class MaskReuse:
                                     dtype=torch.bool,
                                     device=device)
             return MaskedInputs(images, self.downsample(images), cell_mask)
-        cell_mask = self.mask_generator(batch, device, generator)
-        masked, reuse = mask_and_reuse(images,
-                                       cell_mask,
-                                       self.reuse_grid,
-                                       self.fill_value,
-                                       check_count=False,
-                                       image_sizes=image_sizes,
-                                       pad_value=pad_value)
+        cell_mask, order = self.mask_generator.sample(batch, device,
+                                                      generator)
+        masked, reuse = _mask_and_reuse(images, cell_mask, order,
+                                        self.reuse_grid, self.fill_value,
+                                        image_sizes, pad_value)
         if self.prob < 1:
             applied = _uniform((batch, ), device, generator) < self.prob
             masked = torch.where(applied[:, None, None, None], masked, images)

@@ -11,6 +11,12 @@ Masks are sampled in a batch on the requested device. Random numbers are
 drawn on the device of the given ``torch.Generator`` (or on the target device
 without one) and then moved, so a CPU generator with a fixed seed gives the
 same masks on every device.
+
+Patch, Grid and Combined can draw only a few masks (25, 4 and 29 on an 8x8
+grid at 25 %). They list them once per device, with each mask's masked
+cells in raster order, and sampling a batch is drawing one index per sample:
+a handful of device operations whatever the batch, where building the masks
+anew takes dozens of small ones. Random masks are drawn directly.
 """
 import math
 from numbers import Integral, Real
@@ -57,34 +63,13 @@ def _uniform(shape: Tuple[int, ...], device: torch.device,
     return noise.to(device)
 
 
-def _randint(high: int, shape: Tuple[int, ...], device: torch.device,
-             generator: Optional[torch.Generator]) -> torch.Tensor:
-    """Uniform integers in [0, high) of ``shape`` on ``device``."""
-    values = torch.randint(high,
-                           shape,
-                           generator=generator,
-                           device=_random_source(device, generator))
-    return values.to(device)
-
-
-def _window(length: int,
-            start: torch.Tensor,
-            size: int,
-            period: Optional[int] = None) -> torch.Tensor:
-    """[B, length] bool: positions in ``[start, start + size)`` (per period).
-
-    Args:
-        length (int): Number of cells along the axis.
-        start (Tensor): First masked cell of each sample, shape [B].
-        size (int): Masked cells in a row (per period).
-        period (int, optional): Repeat the window with this period.
-            Defaults to None (one window).
-    """
-    position = torch.arange(length, device=start.device)
-    if period is not None:
-        position = position % period
-    start = start[:, None]
-    return (position >= start) & (position < start + size)
+def raster_order(cell_mask: torch.Tensor, count: int) -> torch.Tensor:
+    """[B, count] long: the flat indices (``row * gw + col``) of the first
+    ``count`` masked cells of each [gh, gw] mask of ``cell_mask``
+    [B, gh, gw], in raster order: the order in which they are stitched."""
+    # Stable descending sort puts the masked cells first, in raster order.
+    flat = cell_mask.flatten(1).to(torch.uint8)
+    return flat.argsort(dim=1, descending=True, stable=True)[:, :count]
 
 
 class BaseMaskGenerator:
@@ -135,6 +120,24 @@ class BaseMaskGenerator:
             Tensor: Bool cell mask of shape [B, gh, gw], True = masked,
             exactly ``rh * rw`` True per sample.
         """
+        return self.sample(batch_size, device, generator)[0]
+
+    def sample(
+        self,
+        batch_size: int,
+        device: DeviceType = None,
+        generator: Optional[torch.Generator] = None
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Sample one mask per sample, with its masked cells in order.
+
+        Args: as :meth:`__call__`.
+
+        Returns:
+            tuple[Tensor, Tensor]: The bool cell mask [B, gh, gw], and the
+            flat indices ``row * gw + col`` of each sample's ``rh * rw``
+            masked cells in raster order, long [B, rh * rw] (as
+            :func:`raster_order`), which is where they are stitched.
+        """
         if (not isinstance(batch_size, Integral)
                 or isinstance(batch_size, bool) or batch_size < 0):
             raise ValueError('batch_size must be a non-negative int, '
@@ -142,8 +145,10 @@ class BaseMaskGenerator:
         device = torch.device('cpu' if device is None else device)
         return self._sample(int(batch_size), device, generator)
 
-    def _sample(self, batch_size: int, device: torch.device,
-                generator: Optional[torch.Generator]) -> torch.Tensor:
+    def _sample(
+        self, batch_size: int, device: torch.device,
+        generator: Optional[torch.Generator]
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -151,8 +156,56 @@ class BaseMaskGenerator:
                 f'grid_size={self.grid_size})')
 
 
+class _ListedMaskGenerator(BaseMaskGenerator):
+    """A strategy with few possible masks: they are listed, each with its
+    probability, and a batch draws one index per sample.
+
+    Subclasses implement :meth:`listed`. The list, the masked cells of each
+    mask in raster order and the cumulative probabilities are built once
+    per device and kept.
+    """
+
+    def listed(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Every mask the strategy can draw, bool [K, gh, gw] on the CPU,
+        and its probability, float64 [K]."""
+        raise NotImplementedError
+
+    def _tables(self, device: torch.device):
+        tables = self.__dict__.setdefault('_device_tables', {})
+        if device not in tables:
+            masks, probs = self.listed()
+            cdf = probs.cumsum(0)
+            # x / x is exactly 1, so the last cumulative value (and any
+            # equal to it, after masks of zero probability) is exactly 1
+            # and a uniform draw in [0, 1) never runs past the list.
+            cdf = (cdf / cdf[-1]).float()
+            tables[device] = (masks.to(device),
+                              raster_order(masks, self.num_masked).to(device),
+                              cdf.to(device))
+        return tables[device]
+
+    def _sample(self, batch_size, device, generator):
+        masks, order, cdf = self._tables(device)
+        draw = _uniform((batch_size, ), device, generator)
+        # the first mask whose cumulative probability exceeds the draw
+        index = torch.searchsorted(cdf, draw, right=True)
+        return masks[index], order[index]
+
+
+def _blocks(length: int, size: int, period: Optional[int] = None):
+    """[S, length] bool: one row per start ``s`` of a window of ``size``
+    cells, ``[s, s + size)`` (repeated every ``period`` if given); the starts
+    are all positions where the window fits (in the period)."""
+    span = length if period is None else period
+    position = torch.arange(length)
+    if period is not None:
+        position = position % period
+    start = torch.arange(span - size + 1)[:, None]
+    return (position >= start) & (position < start + size)
+
+
 @MASK_GENERATORS.register_module()
-class PatchMask(BaseMaskGenerator):
+class PatchMask(_ListedMaskGenerator):
     """One contiguous block of ``rh x rw`` cells per sample.
 
     The block's top-left cell is uniform over all positions where the block
@@ -163,16 +216,13 @@ class PatchMask(BaseMaskGenerator):
         grid_size (tuple[int, int]): Cells ``(gh, gw)``. Defaults to (8, 8).
     """
 
-    def _sample(self, batch_size, device, generator):
+    def listed(self):
         (gh, gw), (rh, rw) = self.grid_size, self.reuse_grid
-        top = _randint(gh - rh + 1, (batch_size, ), device, generator)
-        left = _randint(gw - rw + 1, (batch_size, ), device, generator)
-        rows, cols = _window(gh, top, rh), _window(gw, left, rw)
-        return rows[:, :, None] & cols[:, None, :]
+        return _outer(_blocks(gh, rh), _blocks(gw, rw))
 
 
 @MASK_GENERATORS.register_module()
-class GridMask(BaseMaskGenerator):
+class GridMask(_ListedMaskGenerator):
     """A regular lattice: a ``c x c`` square of cells in every period.
 
     With period ``p`` cells, ``c = p * sqrt(mask_ratio)``. The square sits at
@@ -201,12 +251,9 @@ class GridMask(BaseMaskGenerator):
             raise ValueError(f'grid_size={self.grid_size} must be divisible '
                              f'by period={self.period}')
 
-    def _sample(self, batch_size, device, generator):
+    def listed(self):
         (gh, gw), p, c = self.grid_size, self.period, self.square
-        offsets = _randint(p - c + 1, (2, batch_size), device, generator)
-        rows = _window(gh, offsets[0], c, period=p)
-        cols = _window(gw, offsets[1], c, period=p)
-        return rows[:, :, None] & cols[:, None, :]
+        return _outer(_blocks(gh, c, period=p), _blocks(gw, c, period=p))
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f', period={self.period})'
@@ -224,17 +271,20 @@ class RandomMask(BaseMaskGenerator):
     def _sample(self, batch_size, device, generator):
         gh, gw = self.grid_size
         noise = _uniform((batch_size, gh * gw), device, generator)
-        chosen = noise.argsort(dim=1)[:, :self.num_masked]
+        # sorted cell indices are the raster order
+        order = noise.argsort(dim=1)[:, :self.num_masked].sort(dim=1).values
         mask = torch.zeros(batch_size,
                            gh * gw,
                            dtype=torch.bool,
                            device=device)
-        return mask.scatter_(1, chosen, True).view(batch_size, gh, gw)
+        return mask.scatter_(1, order, True).view(batch_size, gh, gw), order
 
 
 @MASK_GENERATORS.register_module()
-class CombinedMask(BaseMaskGenerator):
-    """Patch or Grid, chosen per sample (the paper's best setting).
+class CombinedMask(_ListedMaskGenerator):
+    """Patch or Grid, chosen per sample (the paper's best setting): a Patch
+    mask at a uniform position with probability ``patch_prob``, otherwise a
+    Grid mask at uniform offsets.
 
     Args:
         mask_ratio (float): Fraction of the cells masked. Defaults to 0.25.
@@ -258,16 +308,26 @@ class CombinedMask(BaseMaskGenerator):
         self.patch = PatchMask(mask_ratio, grid_size)
         self.grid = GridMask(mask_ratio, grid_size, period)
 
-    def _sample(self, batch_size, device, generator):
-        use_patch = _uniform((batch_size, ), device, generator)
-        use_patch = use_patch < self.patch_prob
-        patch = self.patch._sample(batch_size, device, generator)
-        grid = self.grid._sample(batch_size, device, generator)
-        return torch.where(use_patch[:, None, None], patch, grid)
+    def listed(self):
+        patches, patch_probs = self.patch.listed()
+        grids, grid_probs = self.grid.listed()
+        return torch.cat([patches, grids]), torch.cat([
+            self.patch_prob * patch_probs, (1 - self.patch_prob) * grid_probs
+        ])
 
     def __repr__(self) -> str:
         return (super().__repr__()[:-1] + f', patch_prob={self.patch_prob}, '
                 f'period={self.grid.period})')
+
+
+def _outer(rows: torch.Tensor,
+           cols: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Every mask ``rows[i] x cols[j]`` (bool [I * J, gh, gw]), uniformly
+    likely."""
+    masks = rows[:, None, :, None] & cols[None, :, None, :]
+    masks = masks.flatten(0, 1)
+    return masks, torch.full((len(masks), ), 1 / len(masks),
+                             dtype=torch.float64)
 
 
 def build_mask_generator(

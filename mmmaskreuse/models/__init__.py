@@ -7,7 +7,7 @@ from .pairing import check_masked_pairing
 from .selfsup import ConditionalMAE
 
 __all__ = [
-    'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR', 'MaskResNetV1c',
-    'MaskViT', 'MaskSwin', 'MultiShotMAEViT', 'ConditionalMAE',
-    'MaskReuseClsDataPreprocessor', 'check_masked_pairing'
+    'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
+    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MultiShotMAEViT',
+    'ConditionalMAE', 'MaskReuseClsDataPreprocessor', 'check_masked_pairing'
 ]

@@ -96,6 +96,7 @@ def test_ade_label_maps_use_the_ade_convention(toy_root):
 def test_a_second_run_reuses_the_data(toy_root, monkeypatch):
     out = str(toy_root / 'data/toy')
     manifest = json.loads((toy_root / 'data/toy/toy_data.json').read_text())
+
     def regenerate(*args):
         raise AssertionError('toy data regenerated')
 

@@ -123,6 +123,42 @@ def test_same_seed_same_masks_other_seed_other_masks(strategy):
 
 
 @pytest.mark.parametrize('strategy', STRATEGIES)
+@pytest.mark.parametrize('mask_ratio,grid_size,period,reuse_grid', SETTINGS)
+def test_sample_gives_the_masked_cells_in_raster_order(
+        strategy, mask_ratio, grid_size, period, reuse_grid):
+    gen = build(strategy, mask_ratio, grid_size, period)
+    seed = torch.Generator().manual_seed(8)
+    cell_mask, order = gen.sample(64, generator=seed)
+    assert order.dtype == torch.long
+    assert order.shape == (64, reuse_grid[0] * reuse_grid[1])
+    for mask, cells in zip(cell_mask, order):
+        assert cells.tolist() == mask.flatten().nonzero()[:, 0].tolist()
+    again = gen(64, generator=torch.Generator().manual_seed(8))
+    assert torch.equal(again, cell_mask)
+
+
+def test_listed_strategies_draw_each_mask_with_its_probability():
+    gen = CombinedMask(0.25, (8, 8), patch_prob=0.3, period=2)
+    masks, probs = gen.listed()
+    assert masks.shape == (25 + 4, 8, 8)
+    assert len({tuple(m.flatten().tolist()) for m in masks}) == 29
+    assert float(probs.sum()) == pytest.approx(1.0)
+    cell_mask = gen(40000, generator=torch.Generator().manual_seed(9))
+    drawn = (cell_mask.flatten(1)[:, None] == masks.flatten(1)).all(-1)
+    assert drawn.sum(1).eq(1).all()  # every draw is one listed mask
+    frequency = drawn.double().mean(0)
+    assert frequency[:25].sum() == pytest.approx(0.3, abs=0.01)
+    assert (frequency - probs).abs().max() < 0.005
+    # masks of probability 0 are never drawn, whatever the draw
+    for patch_prob, listed in [(0.0, slice(25, None)), (1.0, slice(0, 25))]:
+        gen = CombinedMask(0.25, (8, 8), patch_prob=patch_prob)
+        masks = gen.listed()[0][listed]
+        cell_mask = gen(4000, generator=torch.Generator().manual_seed(10))
+        drawn = (cell_mask.flatten(1)[:, None] == masks.flatten(1)).all(-1)
+        assert drawn.any(1).all()
+
+
+@pytest.mark.parametrize('strategy', STRATEGIES)
 def test_masks_differ_across_samples_of_a_batch(strategy):
     cell_mask = build(strategy)(32, generator=torch.Generator().manual_seed(6))
     assert len({tuple(m.flatten().tolist()) for m in cell_mask}) > 1

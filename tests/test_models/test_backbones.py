@@ -124,8 +124,8 @@ def test_transformers_refuse_resnet_only_fusions_and_odd_patch_sizes():
 
 def test_feature_alignment_shapes_and_checks():
     fam = FeatureAlignment(64)
-    assert [layer.conv.kernel_size for layer in fam.layers] == [(1, 1), (3, 3),
-                                                               (1, 1)]
+    kernels = [layer.conv.kernel_size for layer in fam.layers]
+    assert kernels == [(1, 1), (3, 3), (1, 1)]
     assert [layer.conv.out_channels for layer in fam.layers] == [32, 32, 64]
     assert fam(torch.randn(2, 128, 8, 8)).shape == (2, 64, 8, 8)
     wide = FeatureAlignment(64, hidden_channels=64, kernel_sizes=(3, 3, 3))

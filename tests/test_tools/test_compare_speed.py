@@ -43,7 +43,8 @@ def test_compare_speed_ends_with_the_ratio_line(tmp_path, mode):
     assert params[0] > params[1]
     assert peak_a > 0 and peak_b > 0
     assert re.search(r'masking 8x3x64x64 with CombinedMask\(mask_ratio='
-                     r'0\.25, grid_size=\(8, 8\).*speed-up [0-9.]+x',
+                     r'0\.25, grid_size=\(8, 8\).*speed-up [0-9.]+x '
+                     r'\(batched: \d+ torch operators per call\)',
                      proc.stdout)
 
 
@@ -126,6 +127,12 @@ def test_masking_benchmark_times_both_sides():
     assert seconds['batched'] > 0 and seconds['reference'] > 0
     assert seconds['speedup'] == pytest.approx(seconds['reference'] /
                                                seconds['batched'])
+    # one rand, one index search, masks and cells looked up, masked_fill,
+    # the stitching: a fixed handful whatever the batch
+    assert 5 < seconds['operators'] < 25
+    assert benchmark_masking(MaskReuse(PatchMask(grid_size=(4, 4))), 32,
+                             (32, 32), iters=1)['operators'] == \
+        seconds['operators']
 
 
 def test_detection_defaults_and_masking_benchmark_on_whole_cells(tmp_path):

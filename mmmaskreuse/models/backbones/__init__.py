@@ -3,6 +3,6 @@ from .maskanynet import (FeatureAlignment, MaskResNet, MaskResNetCIFAR,
 from .multishot_mae_vit import MultiShotMAEViT
 
 __all__ = [
-    'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR', 'MaskResNetV1c',
-    'MaskViT', 'MaskSwin', 'MultiShotMAEViT'
+    'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
+    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MultiShotMAEViT'
 ]
