@@ -17,11 +17,14 @@ CONFIGS = sorted(
 # What a MaskAnyNet config may change in its vanilla twin's recipe.
 # mmpretrain configs hold the data preprocessor at the top level, mmdet and
 # mmseg configs in the model; MaskAnyNet-only backbone arguments have no
-# counterpart in the twin.
+# counterpart in the twin. A downstream backbone may start from a MaskAnyNet
+# classification checkpoint (checked by the test of STARTS_FROM_OURS).
 METHOD_KEYS = tuple(
     f'{where}data_preprocessor.{key}' for where in ('', 'model.')
     for key in ('type', 'mask_generator', 'prob')) + tuple(
-        f'model.backbone.{key}' for key in ('type', 'freeze_reuse'))
+        f'model.backbone.{key}'
+        for key in ('type', 'freeze_reuse', 'init_cfg.checkpoint',
+                    'init_cfg.prefix'))
 
 
 def flatten(value, prefix=''):
@@ -63,3 +66,38 @@ def test_maskanynet_config_is_its_twin_plus_the_method(name):
     assert changed, 'a MaskAnyNet config must change the backbone'
     assert all(key.startswith(METHOD_KEYS) for key in changed), sorted(
         key for key in changed if not key.startswith(METHOD_KEYS))
+
+
+# The ResNet detection recipes, whose frozen_stages=1 freezes the reuse
+# branch, start from our classification recipes' checkpoints.
+STARTS_FROM_OURS = {
+    f'maskanynet/resnet{depth}_{task}.py':
+    f'maskanynet/resnet{depth}_imagenet.py'
+    for depth in (50, 101) for task in ('coco_maskrcnn', 'voc_fasterrcnn')
+}
+
+
+@pytest.mark.parametrize('name,recipe', sorted(STARTS_FROM_OURS.items()))
+def test_detection_starts_from_the_checkpoint_our_recipe_writes(name, recipe):
+    """The default work_dir of tools/train.py and the last epoch."""
+    backbone = load_config(osp.join(REPO, 'configs', name)).model.backbone
+    classifier = load_config(osp.join(REPO, 'configs', recipe))
+    work_dir = osp.splitext(osp.basename(recipe))[0]
+    last = classifier.train_cfg.max_epochs
+    assert backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=f'work_dirs/{work_dir}/epoch_{last}.pth',
+        prefix='backbone.')
+    assert backbone.freeze_reuse and backbone.frozen_stages == 1
+    assert classifier.model.backbone.depth == backbone.depth
+
+
+def test_only_our_checkpoints_change_the_init():
+    changed = []
+    for name in TWINS:
+        ours = load_config(osp.join(REPO, 'configs', name)).get('model', {})
+        twin = name.replace('maskanynet', 'baselines', 1)
+        theirs = load_config(osp.join(REPO, 'configs', twin)).get('model', {})
+        if ours.get('backbone', {}).get('init_cfg') != theirs.get(
+                'backbone', {}).get('init_cfg'):
+            changed.append(name)
+    assert sorted(changed) == sorted(STARTS_FROM_OURS)

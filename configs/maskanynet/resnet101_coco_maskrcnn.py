@@ -1,4 +1,5 @@
-# MaskAnyNet Mask R-CNN R-101 FPN 1x COCO.
+# MaskAnyNet Mask R-CNN R-101 FPN 1x COCO, from the MaskAnyNet ImageNet
+# checkpoint of resnet101_imagenet.py.
 _base_ = './resnet50_coco_maskrcnn.py'
 model = dict(backbone=dict(depth=101, init_cfg=dict(
-    type='Pretrained', checkpoint='torchvision://resnet101')))
+    checkpoint='work_dirs/resnet101_imagenet/epoch_100.pth')))

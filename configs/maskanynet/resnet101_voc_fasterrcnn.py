@@ -1,4 +1,5 @@
-# MaskAnyNet Faster R-CNN R-101 FPN on VOC07+12.
+# MaskAnyNet Faster R-CNN R-101 FPN on VOC07+12, from the MaskAnyNet
+# ImageNet checkpoint of resnet101_imagenet.py.
 _base_ = './resnet50_voc_fasterrcnn.py'
 model = dict(backbone=dict(depth=101, init_cfg=dict(
-    type='Pretrained', checkpoint='torchvision://resnet101')))
+    checkpoint='work_dirs/resnet101_imagenet/epoch_100.pth')))

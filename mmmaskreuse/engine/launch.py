@@ -1,6 +1,7 @@
 """Checks the tools run before a Runner is built, so bad input fails fast
 with a message that names the bad value."""
 import logging
+import os
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
@@ -66,6 +67,11 @@ def build_model(cfg: Config, init_weights: bool = False):
 def set_work_dir(cfg: Config, work_dir: Optional[str], config: str) -> None:
     """``cfg.work_dir`` by priority: CLI > config > ./work_dirs/<config name>.
 
+    A vanilla twin (a config under a ``baselines`` folder) defaults to
+    ``./work_dirs/baselines/<config name>``: it has its MaskAnyNet twin's
+    file name, and the two must not write into each other's folder (the
+    detection recipes load our ImageNet checkpoints from there).
+
     Args:
         cfg (Config): The config, changed in place.
         work_dir (str, optional): ``--work-dir`` of the command line.
@@ -74,8 +80,10 @@ def set_work_dir(cfg: Config, work_dir: Optional[str], config: str) -> None:
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(config))[0])
+        folders = osp.normpath(osp.dirname(osp.abspath(config))).split(os.sep)
+        root = './work_dirs/baselines' if 'baselines' in folders \
+            else './work_dirs'
+        cfg.work_dir = osp.join(root, osp.splitext(osp.basename(config))[0])
 
 
 def _leaf_datasets(dataset_cfg, key: str) -> Iterator[Tuple[dict, str]]:

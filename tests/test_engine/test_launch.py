@@ -65,3 +65,10 @@ def test_work_dir_priority_cli_then_config_then_config_name():
     cfg = Config(dict())
     set_work_dir(cfg, None, 'configs/a/my_config.py')
     assert cfg.work_dir == './work_dirs/my_config'
+    # a vanilla twin does not share its MaskAnyNet twin's folder
+    for path in ('configs/baselines/resnet50_imagenet.py',
+                 'configs/baselines/toy/resnet18_toy_cls.py'):
+        cfg = Config(dict())
+        set_work_dir(cfg, None, path)
+        name = path.rsplit('/', 1)[1][:-3]
+        assert cfg.work_dir == f'./work_dirs/baselines/{name}'

@@ -1,8 +1,11 @@
 """MaskAnyNet backbones as multi-scale feature extractors for FPN and
 UperNet: padded sizes, mmdet/mmseg checkpoints, freezing."""
+import re
+
 import pytest
 import torch
 from mmdet.models.backbones import ResNet as DetResNet
+from mmpretrain.models.backbones import ResNet, SwinTransformer
 from mmseg.models.backbones import ResNetV1c as SegResNetV1c
 
 from mmmaskreuse.masking import MaskReuse
@@ -139,3 +142,45 @@ def test_init_cfg_loads_a_maskanynet_classifier_checkpoint(tmp_path):
     # frozen with the stem (freeze_reuse defaults to True)
     assert not any(p.requires_grad
                    for p in detector_backbone.reuse_stem.parameters())
+
+
+def _save_backbone(module, path):
+    torch.save(dict(state_dict={
+        f'backbone.{k}': v
+        for k, v in module.state_dict().items()
+    }), path)
+    return dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')
+
+
+def test_a_plain_checkpoint_into_a_frozen_reuse_branch_fails(tmp_path):
+    plain = _save_backbone(ResNet(18), tmp_path / 'resnet18.pth')
+    frozen = MaskResNet(18, frozen_stages=1, init_cfg=plain)
+    with pytest.raises(ValueError,
+                       match=r'no weights for reuse_fusion .*freeze_reuse=True'
+                       r' with frozen_stages=1 .*freeze_reuse=False'):
+        frozen.init_weights()
+    # what the message proposes: the reuse branch trains from its init
+    training = MaskResNet(18, frozen_stages=1, freeze_reuse=False,
+                          init_cfg=plain)
+    training.init_weights()
+    assert torch.equal(training.reuse_stem.conv.weight,
+                       training.conv1.weight)
+    # 'add' has no fusion weights; the reuse stem is the pretrained stem
+    MaskResNet(18, fusion='add', frozen_stages=1,
+               init_cfg=plain).init_weights()
+    swin = SwinTransformer(arch='tiny', img_size=64, pad_small_map=True)
+    with pytest.raises(ValueError, match='no weights for reuse_patch_embed, '
+                       'reuse_fusion'):
+        MaskSwin(arch='tiny', img_size=64, pad_small_map=True,
+                 frozen_stages=0, init_cfg=_save_backbone(
+                     swin, tmp_path / 'swin.pth')).init_weights()
+
+
+def test_a_missing_local_checkpoint_is_named_before_loading(tmp_path):
+    missing = str(tmp_path / 'resnet50_imagenet' / 'epoch_100.pth')
+    model = MaskResNet(18, frozen_stages=1, init_cfg=dict(
+        type='Pretrained', checkpoint=missing, prefix='backbone.'))
+    with pytest.raises(FileNotFoundError,
+                       match=f"checkpoint '{re.escape(missing)}' does not "
+                       'exist.*model.backbone.init_cfg.checkpoint'):
+        model.init_weights()

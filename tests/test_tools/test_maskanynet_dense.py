@@ -3,6 +3,8 @@
 import pickle
 
 import pytest
+import torch
+from mmpretrain.models.backbones import ResNet
 
 from tests.conftest import config, last_metric, run_tool
 
@@ -66,3 +68,74 @@ def test_two_process_training_then_test_prints_the_metric(
                      '--cfg-options', 'test_dataloader.dataset.indices=8'],
                     toy_root)
     assert 0 <= last_metric(proc.stdout, metric) <= 100
+
+
+def _r18_detector(root, name, checkpoint):
+    """A config a user would write: the toy Mask R-CNN with an R-18 backbone
+    that starts from ``checkpoint`` and freezes its stem and stage 1, as the
+    COCO recipe does."""
+    path = root / f'{name}.py'
+    path.write_text(f"""
+_base_ = {MASK_RCNN!r}
+model = dict(
+    backbone=dict(depth=18, frozen_stages=1, norm_eval=True, init_cfg=dict(
+        _delete_=True, type='Pretrained', checkpoint={str(checkpoint)!r},
+        prefix='backbone.')),
+    neck=dict(in_channels=[64, 128, 256, 512]))
+""")
+    return str(path)
+
+
+# 2 iterations of 4 images, no validation
+SHORT = ['--cfg-options', 'train_cfg.max_epochs=1',
+         'train_dataloader.dataset.indices=8', 'train_cfg.val_begin=100']
+
+
+def test_detection_starts_from_a_maskanynet_classification_checkpoint(
+        toy_root):
+    """The recipe's transfer through tools/train.py: the detector loads the
+    classifier's backbone, reuse branch included, and keeps it frozen with
+    the stem and stage 1 while the later stages train."""
+    classifier_dir = toy_root / 'work_dirs' / 'transfer_cls'
+    run_tool(['train.py', config('maskanynet/toy/resnet18_toy_cls.py'),
+              '--work-dir', str(classifier_dir), '--cfg-options',
+              'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=64',
+              'train_cfg.val_begin=100'], toy_root)
+    classifier = classifier_dir / 'epoch_1.pth'
+    detector_dir = toy_root / 'work_dirs' / 'transfer_det'
+    run_tool(['train.py', _r18_detector(toy_root, 'transfer', classifier),
+              '--work-dir', str(detector_dir), *SHORT], toy_root)
+
+    ours = torch.load(classifier, map_location='cpu',
+                      weights_only=False)['state_dict']
+    trained = torch.load(detector_dir / 'epoch_1.pth', map_location='cpu',
+                         weights_only=False)['state_dict']
+    frozen = [k for k in ours if k.startswith(
+        ('backbone.reuse_stem.', 'backbone.reuse_fusion.', 'backbone.conv1.',
+         'backbone.bn1.', 'backbone.layer1.'))]
+    assert any('reuse_fusion' in k for k in frozen)
+    for key in frozen:
+        assert torch.equal(trained[key], ours[key]), key
+    later = [k for k in ours if k.startswith('backbone.layer4.')
+             and k.endswith('conv1.weight')]
+    assert later and any(not torch.equal(trained[k], ours[k]) for k in later)
+
+
+def test_detection_names_a_checkpoint_it_cannot_start_from(toy_root):
+    missing = toy_root / 'work_dirs' / 'resnet18_imagenet' / 'epoch_100.pth'
+    proc = run_tool(['train.py', _r18_detector(toy_root, 'missing', missing),
+                     '--work-dir', str(toy_root / 'work_dirs' / 'missing'),
+                     *SHORT], toy_root, check=False)
+    assert proc.returncode != 0
+    assert f"init_cfg checkpoint '{missing}' does not exist" in proc.stdout
+    # an ImageNet ResNet has no reuse branch to keep frozen
+    plain = toy_root / 'plain_resnet18.pth'
+    torch.save(dict(state_dict={f'backbone.{k}': v
+                                for k, v in ResNet(18).state_dict().items()}),
+               plain)
+    proc = run_tool(['train.py', _r18_detector(toy_root, 'plain', plain),
+                     '--work-dir', str(toy_root / 'work_dirs' / 'plain'),
+                     *SHORT], toy_root, check=False)
+    assert proc.returncode != 0
+    assert 'no weights for reuse_fusion' in proc.stdout
+    assert 'model.backbone.freeze_reuse=False' in proc.stdout

@@ -55,12 +55,13 @@ MASK_RCNN=(maskanynet/resnet50_coco_maskrcnn.py
            baselines/resnet50_coco_maskrcnn.py train --masking-batch-size 0
            --batch-size 2 --shape 800 1333
            --baseline-cfg-options model.backbone.init_cfg=None)
+# as shipped: from a MaskAnyNet checkpoint, the reuse branch frozen with the
+# stem; then from torchvision's ResNet-50, the reuse branch training
 row "Mask R-CNN R-50 FPN, COCO" "${MASK_RCNN[@]}" \
     --cfg-options model.backbone.init_cfg=None "$@"
-# from a MaskAnyNet checkpoint: the reuse branch frozen with the stem
-row "Mask R-CNN R-50 FPN, COCO, freeze_reuse=True" "${MASK_RCNN[@]}" \
-    --cfg-options model.backbone.init_cfg=None \
-    model.backbone.freeze_reuse=True "$@"
+MASK_RCNN[0]=maskanynet/ablations/resnet50_coco_maskrcnn_torchvision-init.py
+row "Mask R-CNN R-50 FPN, COCO, from torchvision" "${MASK_RCNN[@]}" \
+    --cfg-options model.backbone.init_cfg=None "$@"
 row "UperNet R-50, ADE20K" maskanynet/resnet50_ade20k_upernet.py \
     baselines/resnet50_ade20k_upernet.py train --masking-batch-size 0 \
     --batch-size 4 --shape 512 512 --cfg-options model.pretrained=None \

@@ -27,6 +27,7 @@ the auxiliary branch is skipped (feature-level fusion passes the primary
 features through; image and decision level get zeros).
 """
 import math
+import os.path as osp
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -236,6 +237,10 @@ class _MaskAnyNetMixin:
         size = reuse_size(*inputs.shape[-2:], self.mask_ratio)
         return inputs, resize_image(inputs, size)
 
+    def _reuse_is_frozen(self) -> bool:
+        """Whether ``frozen_stages`` reaches the reuse branch."""
+        raise NotImplementedError
+
     def _freeze_reuse(self, *module_names: str) -> None:
         if not self.freeze_reuse:
             return
@@ -246,6 +251,44 @@ class _MaskAnyNetMixin:
             module.eval()
             for param in module.parameters():
                 param.requires_grad = False
+
+    def _check_frozen_reuse_is_loaded(self, state_dict: dict, prefix: str,
+                                      *module_names: str) -> None:
+        """Refuse a checkpoint that would leave frozen reuse modules at their
+        random init: one without a reuse branch (a plain ImageNet backbone)
+        loaded with ``freeze_reuse=True`` under ``frozen_stages``."""
+        if not (self.freeze_reuse and self._reuse_is_frozen()):
+            return
+        missing = [
+            name for name in module_names
+            if any(True for _ in getattr(self, name).parameters())
+            and not any(key.startswith(f'{prefix}{name}.')
+                        for key in state_dict)
+        ]
+        if missing:
+            raise ValueError(
+                f'{type(self).__name__}: the checkpoint has no weights for '
+                f'{", ".join(missing)} (a backbone without a reuse branch?), '
+                f'and freeze_reuse=True with frozen_stages='
+                f'{self.frozen_stages} would freeze them at their random '
+                'init: load a MaskAnyNet checkpoint, or set '
+                'model.backbone.freeze_reuse=False so they train')
+
+    def init_weights(self) -> None:
+        """Name a local ``init_cfg`` checkpoint that does not exist (the
+        downstream configs start from the checkpoint a MaskAnyNet
+        classification recipe writes) before loading it."""
+        cfg = self.init_cfg if isinstance(self.init_cfg, dict) else {}
+        checkpoint = cfg.get('checkpoint') if cfg.get(
+            'type') == 'Pretrained' else None
+        if isinstance(checkpoint, str) and '://' not in checkpoint \
+                and not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: init_cfg checkpoint {checkpoint!r} '
+                'does not exist. Train the MaskAnyNet classification recipe '
+                'that writes it (README, "Starting weights"), or point '
+                'model.backbone.init_cfg.checkpoint at your checkpoint')
+        super().init_weights()
 
     def get_layer_depth(self, param_name: str, prefix: str = ''):
         """Layer depth for layer-wise lr decay: the auxiliary branch and the
@@ -276,7 +319,8 @@ class MaskResNet(_MaskAnyNetMixin, ResNet):
         freeze_reuse (bool): Whether ``frozen_stages >= 0`` freezes the
             reuse branch and the fusion with the stem. Set False when
             starting from a plain ResNet checkpoint, which has no reuse
-            branch to keep. Defaults to True.
+            branch to keep: loading one into a frozen reuse branch raises
+            an error rather than freezing a random fusion. Defaults to True.
         alignment_cfg (dict): Arguments of :class:`FeatureAlignment`
             (``hidden_channels``, ``kernel_sizes``, ``norm_cfg``...). Defaults
             to the ResNet's ``norm_cfg``.
@@ -351,9 +395,12 @@ class MaskResNet(_MaskAnyNetMixin, ResNet):
                        norm_cfg=self.norm_cfg) for i in range(3)
         ])
 
+    def _reuse_is_frozen(self) -> bool:
+        return self.frozen_stages >= 0
+
     def _freeze_stages(self) -> None:
         super()._freeze_stages()
-        if self.frozen_stages >= 0:
+        if self._reuse_is_frozen():
             self._freeze_reuse('reuse_stem', 'reuse_fusion')
 
     def _stem_keys(self) -> dict:
@@ -376,6 +423,9 @@ class MaskResNet(_MaskAnyNetMixin, ResNet):
                     if key.startswith(prefix + stem):
                         name = prefix + reuse + key[len(prefix + stem):]
                         state_dict[name] = state_dict[key]
+        if self.fusion in FEATURE_FUSIONS:
+            self._check_frozen_reuse_is_loaded(state_dict, prefix,
+                                               'reuse_stem', 'reuse_fusion')
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _primary_stem(self, x: torch.Tensor) -> torch.Tensor:
@@ -505,10 +555,18 @@ class _TokenReuseMixin(_MaskAnyNetMixin):
                                         alignment_cfg)
         self._freeze_stages()
 
+    def _reuse_is_frozen(self) -> bool:
+        return self.frozen_stages >= self.first_frozen_stage
+
     def _freeze_stages(self) -> None:
-        if self.frozen_stages >= self.first_frozen_stage:
+        if self._reuse_is_frozen():
             super()._freeze_stages()
             self._freeze_reuse('reuse_patch_embed', 'reuse_fusion')
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        self._check_frozen_reuse_is_loaded(state_dict, prefix,
+                                           'reuse_patch_embed', 'reuse_fusion')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _embed(
         self, inputs: Union[torch.Tensor, MaskedInputs]
