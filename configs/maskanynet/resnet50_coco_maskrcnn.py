@@ -5,9 +5,10 @@
 # The backbone starts from the MaskAnyNet ImageNet checkpoint that
 # `tools/dist_train.sh configs/maskanynet/resnet50_imagenet.py 8` writes;
 # mmdet's frozen_stages=1 freezes its reuse stem and fusion with the stem
-# (freeze_reuse=True), the transfer the paper evaluates. To start from
-# torchvision's ResNet-50 instead, which has no reuse branch to freeze, use
-# ablations/resnet50_coco_maskrcnn_torchvision-init.py.
+# (freeze_reuse=True): the backbone is transferred whole, reuse branch
+# included (the paper does not say how its detectors are initialised). To
+# start from torchvision's ResNet-50 instead, which has no reuse branch to
+# freeze, use ablations/resnet50_coco_maskrcnn_torchvision-init.py.
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmmaskreuse'], allow_failed_imports=False)
 
