@@ -3,7 +3,7 @@
 Both models are built from their configs and stepped in turns on the same
 synthetic batch (see :mod:`mmmaskreuse.analysis.speed`); the median step
 time of CONFIG over that of --baseline is the ratio. Peak memory is measured
-for each alone, in a fresh process. Then a masking micro-benchmark times
+for each alone, in a fresh process, first. Then a masking micro-benchmark times
 batched masking (CONFIG's own masking if it has one) against the per-image
 numpy reference. The last line reads::
 
@@ -98,15 +98,21 @@ def main():
     runs = []
     for path, options in ((args.config, args.cfg_options),
                           (args.baseline, args.baseline_cfg_options)):
-        cfg = load_config(path, options)
+        # each alone in a fresh process, before this one holds any model,
+        # so that both fit in memory beside it
+        peak = 0 if args.no_memory else peak_memory(
+            path, options, args.mode, args.batch_size, args.shape,
+            args.device, seed=args.seed) / MiB
+        runs.append(dict(path=path, options=options, peak=peak))
+    for run in runs:
+        cfg = load_config(run['path'], run['options'])
         model = build_model(cfg, init_weights=True).to(device)
         check_masked_pairing(model)
         # one batch for both: same seed, same images and ground truth
         data = synthetic_batch(model, args.batch_size, args.shape, args.seed,
                                device)
         step = build_step(model, cfg, args.mode)
-        runs.append(dict(path=path, options=options, model=model,
-                         step=lambda step=step, data=data: step(data)))
+        run.update(model=model, step=lambda step=step, data=data: step(data))
 
     print(f'compare_speed: mode={args.mode} device={device} batch='
           f'{args.batch_size} shape={args.shape[0]}x{args.shape[1]} '
@@ -118,13 +124,6 @@ def main():
         run['params'] = sum(p.numel() for p in run['model'].parameters())
     masking = getattr(runs[0]['model'].data_preprocessor, 'mask_reuse',
                       None)
-    for run in runs:
-        # free the model (the step closes over it too) before its peak is
-        # measured in a fresh process on the same device
-        del run['model'], run['step']
-        run['peak'] = 0 if args.no_memory else peak_memory(
-            run['path'], run['options'], args.mode, args.batch_size,
-            args.shape, args.device, seed=args.seed) / MiB
 
     for name, run in zip('AB', runs):
         print(f'{name}: {run["path"]}: {run["params"] / 1e6:.2f} M params, '
