@@ -229,10 +229,14 @@ def _peak_memory_worker(config: str, cfg_options: Optional[dict], mode: str,
                         steps: int, seed: int) -> int:
     """Runs in a fresh process: peak bytes of ``steps`` steps of a model."""
     from mmmaskreuse.engine import build_model, load_config
+    from mmmaskreuse.models import check_masked_pairing
     device = torch.device(device)
     cfg = load_config(config, cfg_options)
     base = _resident_bytes()
-    model = build_model(cfg).to(device)
+    model = build_model(cfg)
+    # a mispaired config fails here as in train.py, not in its first step
+    check_masked_pairing(model)
+    model = model.to(device)
     step = build_step(model, cfg, mode)
     data = synthetic_batch(model, batch_size, shape, seed, device)
     for _ in range(steps):

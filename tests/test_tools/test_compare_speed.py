@@ -73,6 +73,21 @@ def test_bad_flags_are_named(tmp_path, flags, message):
     assert proc.returncode == 2 and message in proc.stdout
 
 
+@pytest.mark.parametrize('flags', [[], ['--no-memory']])
+def test_mispaired_config_is_named_before_any_step(tmp_path, flags):
+    # a plain ResNet fed masked pairs: named whether the first build is in
+    # a memory worker or in the timing process
+    proc = run_compare(tmp_path, *flags, '--baseline-cfg-options',
+                       'data_preprocessor.type='
+                       'mmmaskreuse.MaskReuseClsDataPreprocessor',
+                       check=False)
+    assert proc.returncode != 0
+    assert ('data_preprocessor MaskReuseClsDataPreprocessor makes masked '
+            'image + reuse image pairs, but no backbone of the model takes '
+            'them') in proc.stdout
+    assert 'compare_speed: mode=' not in proc.stdout
+
+
 def test_missing_baseline_config_is_named(tmp_path):
     proc = run_tool([TOOL, config('maskanynet/toy/resnet18_toy_cls.py'),
                      '--baseline', 'no/such.py'], tmp_path, check=False)
