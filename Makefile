@@ -1,6 +1,11 @@
 # make install : set up .venv with the pinned stack (idempotent)
 # make demo    : toy data -> train a MaskAnyNet classifier -> test it, on CPU
-# make test    : the whole test suite (sets up first if needed)
+# make test    : the fast tier: unit tests and every command end to end at
+#                its smallest size (what CI runs; about 10 min on 2 cores)
+# make test-slow: the checks that models learn (@pytest.mark.slow)
+#
+# PYTEST_ARGS adds pytest flags, e.g. PYTEST_ARGS=--cov=mmmaskreuse;
+# DEMO_CFG_OPTIONS shortens the demo, e.g. "train_cfg.max_epochs=1".
 #
 # Data and work_dirs are written under the folder make runs in, so
 # `make -f path/to/Makefile demo` works from anywhere.
@@ -10,9 +15,9 @@ ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 VENV ?= $(ROOT)/.venv
 PY := $(VENV)/bin/python
 DEMO_CONFIG := $(ROOT)/configs/maskanynet/toy/resnet18_toy_cls.py
-DEMO_DIR := work_dirs/demo
+DEMO_DIR ?= work_dirs/demo
 
-.PHONY: install demo test toy-data
+.PHONY: install demo test test-slow toy-data
 
 install:
 	VENV=$(VENV) bash $(ROOT)/tools/misc/install.sh
@@ -21,7 +26,8 @@ toy-data: install
 	$(PY) $(ROOT)/tools/misc/make_toy_data.py --out data/toy
 
 demo: toy-data
-	$(PY) $(ROOT)/tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
+	$(PY) $(ROOT)/tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR) \
+		$(if $(DEMO_CFG_OPTIONS),--cfg-options $(DEMO_CFG_OPTIONS))
 	$(PY) $(ROOT)/tools/test.py $(DEMO_CONFIG) \
 		$$(cat $(DEMO_DIR)/last_checkpoint) --work-dir $(DEMO_DIR) \
 		| tee $(DEMO_DIR)/test.log
@@ -29,4 +35,9 @@ demo: toy-data
 		| sed 's/^/demo result (toy val set, 4 classes, chance 25%): /'
 
 test: install
-	cd $(ROOT) && $(PY) -m pytest tests -v --durations=20
+	cd $(ROOT) && $(PY) -m pytest tests -m 'not slow' --durations=10 \
+		$(PYTEST_ARGS)
+
+test-slow: install
+	cd $(ROOT) && $(PY) -m pytest tests -m slow -v --durations=0 \
+		$(PYTEST_ARGS)

@@ -1,12 +1,40 @@
+"""Shared helpers and fixtures, and the fast tier's time guard.
+
+Two tiers (README, "Tests"): ``make test`` runs every test not marked
+``slow`` (unit tests, and every command end to end at its smallest size);
+``make test-slow`` runs the ``@pytest.mark.slow`` checks that a model
+learns. A fast-tier test whose setup or body runs longer than
+``MMMASKREUSE_FAST_TEST_LIMIT`` seconds (default 60) fails, so the fast
+tier keeps its budget as features are added.
+"""
 import os
 import os.path as osp
 import re
+import signal
+import socket
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+FAST_TEST_LIMIT = float(os.environ.get('MMMASKREUSE_FAST_TEST_LIMIT', 60))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    if (report.when in ('setup', 'call') and report.passed
+            and item.get_closest_marker('slow') is None
+            and report.duration > FAST_TEST_LIMIT):
+        report.outcome = 'failed'
+        report.longrepr = (
+            f'{item.nodeid}: its {report.when} took {report.duration:.0f} s, '
+            f'over the fast tier\'s limit of {FAST_TEST_LIMIT:.0f} s '
+            '(MMMASKREUSE_FAST_TEST_LIMIT). Shrink it (fewer iterations, '
+            'smaller images, num_workers=0, a shared session fixture) or, '
+            'if it checks that a model learns, mark it @pytest.mark.slow.')
 
 
 @pytest.fixture(scope='session')
@@ -18,16 +46,98 @@ def toy_root(tmp_path_factory):
     return root
 
 
+# ``make demo`` shortened to the path it runs: 2 iterations of 32 images,
+# validated after training, no loader processes
+DEMO_SHORT = ('train_cfg.max_epochs=1 train_cfg.val_interval=1 '
+              'train_dataloader.dataset.indices=64 '
+              'train_dataloader.num_workers=0 '
+              'train_dataloader.persistent_workers=False')
+
+
+def run_make_demo(cwd, cfg_options='', demo_dir='work_dirs/demo'):
+    """Run ``make demo`` in ``cwd`` as the README says; returns its log, the
+    top-1 it printed, its work dir and the checkpoint test.py scored."""
+    proc = subprocess.run(
+        ['make', '-f', osp.join(REPO, 'Makefile'), 'demo',
+         f'DEMO_CFG_OPTIONS={cfg_options}', f'DEMO_DIR={demo_dir}'],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    result = re.search(r'demo result .*: accuracy/top1: ([0-9.]+)',
+                       proc.stdout)
+    assert result, proc.stdout[-3000:]
+    work_dir = osp.join(cwd, demo_dir)
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    return SimpleNamespace(log=proc.stdout, top1=float(result.group(1)),
+                           work_dir=work_dir, checkpoint=checkpoint)
+
+
+@pytest.fixture(scope='session')
+def trained_classifier(toy_root):
+    """A MaskAnyNet toy classifier from a shortened ``make demo``: shared
+    by every test that needs *a* trained checkpoint and its work dir."""
+    return run_make_demo(toy_root, DEMO_SHORT, 'work_dirs/demo_short')
+
+
+def predict_in_process(config_path, checkpoint, img_path):
+    """The data sample a config's model, with ``checkpoint``'s weights,
+    predicts for one image through the config's test pipeline (without
+    its annotation loading, as mmdet's and mmseg's inference APIs do)."""
+    import torch
+    from mmengine.dataset import Compose, pseudo_collate
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import load_checkpoint
+
+    from mmmaskreuse.engine import build_model, load_config
+    cfg = load_config(config_path)
+    model = build_model(cfg).eval()
+    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        pipeline = Compose([
+            step for step in cfg.test_dataloader.dataset.pipeline
+            if 'LoadAnnotations' not in step['type']
+        ])
+        data = pseudo_collate([pipeline(dict(img_path=img_path, img_id=0))])
+    with torch.no_grad():
+        return model.test_step(data)[0]
+
+
+def free_port():
+    """A TCP port no process listens on now: each distributed launch gets
+    its own, so a test never waits on a port another one still holds."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def run_tool(args, cwd, timeout=900, env=None, check=True):
-    """Run ``python tools/<args>`` (or a shell script) as a user would."""
+    """Run ``python tools/<args>`` (or a shell script) as a user would.
+
+    The command runs in a process group of its own: on a timeout the whole
+    group is killed (torchrun's workers included), so no process outlives
+    its test holding a port or a core.
+    """
     full_env = dict(os.environ, PYTHON=sys.executable, **(env or {}))
     if args[0].endswith('.sh'):
         cmd = ['bash', osp.join(REPO, 'tools', args[0]), *args[1:]]
     else:
         cmd = [sys.executable, osp.join(REPO, 'tools', args[0]), *args[1:]]
-    proc = subprocess.run(
-        cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    with subprocess.Popen(
+            cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+            start_new_session=True) as process:
+        try:
+            stdout, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, _ = process.communicate()
+            raise AssertionError(f'{" ".join(cmd)} ran past {timeout} s:\n'
+                                 f'{stdout[-6000:]}')
+        finally:
+            if process.poll() is None:  # an error in the test itself
+                os.killpg(process.pid, signal.SIGKILL)
+    proc = subprocess.CompletedProcess(cmd, process.returncode, stdout)
     if check and proc.returncode != 0:
         raise AssertionError(f'{" ".join(cmd)} failed ({proc.returncode}):\n'
                              f'{proc.stdout[-6000:]}')

@@ -1,6 +1,8 @@
 """Claims about the masked image and the reuse image."""
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from mmmaskreuse.masking import (MaskReuse, PatchMask, downsample_to_reuse,
                                  mask_and_reuse,
@@ -124,9 +126,12 @@ def padded(cfg, seed=0, pad_value=-3.):
 
 
 @pytest.mark.parametrize('cfg', [c for c, _ in CASES[:4]])
-def test_padded_images_are_masked_and_stitched_as_if_cropped(cfg):
+@pytest.mark.parametrize('fill_value', [0., -0.5])
+def test_padded_images_are_masked_and_stitched_as_if_cropped(
+        cfg, fill_value):
     gen, images, cell_mask = padded(cfg)
     masked, reuse = mask_and_reuse(images, cell_mask, gen.reuse_grid,
+                                   fill_value,
                                    image_sizes=torch.tensor(PADDED_SIZES),
                                    pad_value=-3.)
     assert reuse.shape == (5, 3, *reuse_size(70, 90, gen.mask_ratio))
@@ -137,8 +142,10 @@ def test_padded_images_are_masked_and_stitched_as_if_cropped(cfg):
         grid_h, grid_w = h // gh * gh, w // gw * gw
         crop = images[i:i + 1, :, :grid_h, :grid_w]
         want_masked, want_reuse = mask_and_reuse(crop, cell_mask[i:i + 1],
-                                                 gen.reuse_grid)
+                                                 gen.reuse_grid, fill_value)
         assert torch.equal(masked[i, :, :grid_h, :grid_w], want_masked[0])
+        assert (masked[i, :, :grid_h, :grid_w] == fill_value).sum() == (
+            3 * grid_h * grid_w * gen.mask_ratio)
         # the rest of the image (less than a cell) and the padding stay
         outside = torch.ones(70, 90, dtype=torch.bool)
         outside[:grid_h, :grid_w] = False
@@ -192,13 +199,21 @@ def test_bad_image_sizes_are_rejected(sizes, match):
                        image_sizes=torch.tensor(sizes))
 
 
-def test_downsample_is_the_whole_image_at_reuse_size():
-    images = torch.rand(2, 3, 32, 48)
+def test_downsample_is_the_whole_image_antialiased_at_reuse_size():
+    images = torch.rand(2, 3, 32, 48,
+                        generator=torch.Generator().manual_seed(0))
     small = downsample_to_reuse(images, (4, 4), (8, 8))
     assert small.shape == (2, 3, 16, 24)
-    constant = torch.full((1, 3, 32, 48), 0.7)
-    assert torch.allclose(downsample_to_reuse(constant, (4, 4), (8, 8)),
-                          torch.full((1, 3, 16, 24), 0.7))
+    # Pillow's bilinear filter widens with the scale (antialiasing): the
+    # reference an aliased (nearest, plain bilinear) resize does not meet
+    want = torch.stack([
+        torch.stack([
+            torch.from_numpy(np.array(Image.fromarray(
+                channel.numpy(), mode='F').resize((24, 16), Image.BILINEAR)))
+            for channel in image
+        ]) for image in images
+    ])
+    assert torch.allclose(small, want, atol=1e-5)
 
 
 def test_prob_0_leaves_images_and_reuses_the_downsampled_image():

@@ -25,10 +25,12 @@ def run_compare(cwd, *flags, check=True):
                     timeout=300, check=check)
 
 
-@pytest.mark.parametrize('mode', ['train', 'test'])
-def test_compare_speed_ends_with_the_ratio_line(tmp_path, mode):
+# peak memory (two fresh worker processes) is measured in one mode only
+@pytest.mark.parametrize('mode,flags', [('train', []),
+                                        ('test', ['--no-memory'])])
+def test_compare_speed_ends_with_the_ratio_line(tmp_path, mode, flags):
     proc = run_compare(tmp_path, '--mode', mode,
-                       '--masking-batch-size', '8')
+                       '--masking-batch-size', '8', *flags)
     lines = proc.stdout.strip().splitlines()
     ratio, peak_a, peak_b = map(float, LAST_LINE.match(lines[-1]).groups())
     medians = [
@@ -41,7 +43,10 @@ def test_compare_speed_ends_with_the_ratio_line(tmp_path, mode):
     params = [float(p) for p in re.findall(r'([0-9.]+) M params',
                                            proc.stdout)]
     assert params[0] > params[1]
-    assert peak_a > 0 and peak_b > 0
+    if flags:
+        assert peak_a == peak_b == 0
+    else:
+        assert peak_a > 0 and peak_b > 0
     assert re.search(r'masking 8x3x64x64 with CombinedMask\(mask_ratio='
                      r'0\.25, grid_size=\(8, 8\).*speed-up [0-9.]+x '
                      r'\(batched: \d+ torch operators per call\)',
@@ -164,3 +169,26 @@ def test_detection_defaults_and_masking_benchmark_on_whole_cells(tmp_path):
     assert 'batch=1 shape=100x130' in proc.stdout
     assert re.search(r'masking 2x3x96x128 with CombinedMask', proc.stdout)
     assert LAST_LINE.match(proc.stdout.strip().splitlines()[-1])
+
+
+def test_speed_table_script_prints_a_row_per_selected_run(tmp_path):
+    """tools/analysis_tools/maskanynet_speed_table.sh, one row selected and
+    shrunk to a CPU-sized step: the markdown row carries compare_speed's
+    ratio, and the masking micro-benchmark line follows."""
+    proc = run_tool([
+        'analysis_tools/maskanynet_speed_table.sh', '--device', 'cpu',
+        '--batch-size', '2', '--shape', '64', '--iters', '1', '--warmup',
+        '0', '--no-memory'
+    ], tmp_path, timeout=300,
+        env=dict(ONLY='^ResNet-50 add train$', MODES='train',
+                 LOG_DIR=str(tmp_path / 'logs')))
+    rows = [line for line in proc.stdout.splitlines()
+            if line.startswith('| ResNet-50')]
+    assert len(rows) == 1
+    name, mode, ratio, peak_a, peak_b = rows[0].strip('| ').split(' | ')
+    assert (name, mode, peak_a, peak_b) == ('ResNet-50 add', 'train', '0.0',
+                                            '0.0')
+    logged = (tmp_path / 'logs' / 'ResNet-50_add_train.log').read_text()
+    assert logged.strip().splitlines()[-1].startswith(f'ratio={ratio} ')
+    assert re.search(r'^masking 64x3x64x64 with CombinedMask', proc.stdout,
+                     re.M)

@@ -3,6 +3,8 @@ fine-tune and linear-probe from its checkpoint and test, and draw the
 reconstruction."""
 import re
 
+import mmcv
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -12,11 +14,22 @@ from tests.conftest import config, last_metric, run_tool
 PRETRAIN = config('conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py')
 FINETUNE = config('conditional_mae/toy/vit-tiny_toy_finetune.py')
 LINPROBE = config('conditional_mae/toy/vit-tiny_toy_linprobe.py')
-# CPU-sized runs: one epoch on 640 of the 2000 toy training images (10
-# iterations of 64); the toy configs themselves train 10 (pretrain) and 6
-# epochs.
+# The path, not the result: two iterations of 16 of the toy training images,
+# no loader processes; the toy configs themselves train 10 (pretrain) and 6
+# epochs (the slow tier runs them).
 SHORT = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-         'train_dataloader.dataset.indices=640']
+         'train_dataloader.dataset.indices=32',
+         'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
+         'train_dataloader.persistent_workers=False',
+         'default_hooks.logger.interval=1']
+# shots of unequal size whose losses differ: shot 1 masks 32 of the 64
+# patches, shot 2 half of the 32 still visible; raw (not per-patch
+# normalised) pixels of one image per step, so each shot's loss depends on
+# which patches it drew (measured: 2.34 vs 1.91, then 2.07 vs 1.84)
+UNEQUAL_SHOTS = ['model.backbone.mask_ratios=(0.5,0.5)',
+                 'model.head.norm_pix=False',
+                 'train_dataloader.batch_size=1',
+                 'train_dataloader.dataset.indices=2']
 
 
 def logged(log, key):
@@ -39,7 +52,8 @@ def pretrained(toy_root):
     """A toy two-shot pretrain checkpoint, and the training log."""
     work_dir = toy_root / 'work_dirs' / 'cmae_pretrain'
     proc = run_tool(['train.py', PRETRAIN, '--work-dir',
-                     str(work_dir), '--cfg-options', *SHORT], toy_root)
+                     str(work_dir), '--cfg-options', *SHORT,
+                     *UNEQUAL_SHOTS], toy_root)
     checkpoint = work_dir / 'epoch_1.pth'
     assert checkpoint.is_file()
     return checkpoint, proc.stdout
@@ -49,11 +63,12 @@ def test_pretrain_logs_each_shot_and_optimises_their_union(pretrained):
     _, log = pretrained
     loss, shot1, shot2 = (logged(log, key)
                           for key in (' loss', 'rec_shot1', 'rec_shot2'))
-    assert len(loss) == len(shot1) == len(shot2) > 0
-    # 64 patches: shot 1 masks 48, shot 2 masks 16 - 14 = 2 more; the loss
-    # over their union is the patch-weighted mean, not a sum of the entries
+    assert len(loss) == len(shot1) == len(shot2) == 2
+    # the loss over the union of 32 + 16 patches is their patch-weighted
+    # mean: not shot 1's loss, not the sum or plain mean of the two
     for total, first, second in zip(loss, shot1, shot2):
-        assert total == pytest.approx((48 * first + 2 * second) / 50,
+        assert abs(first - second) > 0.03, (first, second)
+        assert total == pytest.approx((32 * first + 16 * second) / 48,
                                       abs=2e-4)
 
 
@@ -99,6 +114,20 @@ def test_linear_probe_trains_the_head_on_the_frozen_encoder(
     assert all(torch.equal(before[key], after[key]) for key in before)
 
 
+def patches(image):
+    """[64, 64, 3] -> [64 patches, 8 * 8 * 3] in raster order."""
+    grid = image.reshape(8, 8, 8, 8, 3).transpose(0, 2, 1, 3, 4)
+    return grid.reshape(64, -1)
+
+
+def same_patch(panel, original):
+    return np.abs(panel - original).max(axis=1) <= 1
+
+
+def is_grey(panel):
+    return np.abs(panel - 128).max(axis=1) <= 1
+
+
 def test_show_reconstruction_writes_a_png_per_image(toy_root, pretrained):
     images = sorted((toy_root / 'data' / 'toy' / 'cls' / 'val' /
                      'circle').iterdir())[:2]
@@ -113,7 +142,23 @@ def test_show_reconstruction_writes_a_png_per_image(toy_root, pretrained):
         assert f'{image} -> {png}' in proc.stdout
         # original, after shot 1, after shot 2, reconstruction: 4 panels of
         # the 64x64 image enlarged 3x, 4 px apart, under a 14 px caption
-        assert Image.open(png).size == (4 * 192 + 3 * 4, 14 + 192)
+        drawing = np.asarray(Image.open(png).convert('RGB')).astype(int)
+        assert drawing.shape == (14 + 192, 4 * 192 + 3 * 4, 3)
+        original, shot1, shot2, rebuilt = (
+            patches(drawing[14:, i * 196:i * 196 + 192][::3, ::3])
+            for i in range(4))
+        assert np.abs(original - patches(mmcv.imread(
+            str(image), channel_order='rgb').astype(int))).max() <= 1
+        # the toy config's L(0, 3; 0.75, 0.1): 48 of the 64 8x8 patches
+        # grey after shot 1, those and 2 of the 16 left after shot 2; the
+        # 14 still visible are pasted into the reconstruction as they are
+        kept1, kept2 = (same_patch(panel, original) for panel in (shot1,
+                                                                  shot2))
+        assert is_grey(shot1)[~kept1].all() and is_grey(shot2)[~kept2].all()
+        assert (~kept1).sum() == 48 and (~kept2).sum() == 50
+        assert (kept2 <= kept1).all()
+        assert (same_patch(rebuilt, original) >= kept2).all()
+        assert not same_patch(rebuilt, original)[~kept2].all()
 
 
 def test_show_reconstruction_names_a_missing_file(toy_root, pretrained):
@@ -123,3 +168,35 @@ def test_show_reconstruction_names_a_missing_file(toy_root, pretrained):
     ], toy_root, check=False)
     assert proc.returncode == 2
     assert 'image not found: no_such.jpg' in proc.stdout
+
+
+@pytest.fixture(scope='module')
+def documented_pretrain(toy_root):
+    """The toy two-shot pretrain as the README runs it: 10 epochs."""
+    work_dir = toy_root / 'work_dirs' / 'cmae_pretrain_full'
+    proc = run_tool(['train.py', PRETRAIN, '--work-dir', str(work_dir)],
+                    toy_root, timeout=1800)
+    return work_dir / 'epoch_10.pth', proc.stdout
+
+
+@pytest.mark.slow
+def test_toy_pretrain_reconstruction_loss_falls(documented_pretrain):
+    loss = logged(documented_pretrain[1], ' loss')
+    # README: the last logged loss is 0.680
+    assert loss[-1] < 0.8 * loss[0], loss
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('cfg,name', [(FINETUNE, 'cmae_ft_full'),
+                                      (LINPROBE, 'cmae_lin_full')])
+def test_toy_finetune_and_linear_probe_beat_chance(toy_root, cfg, name,
+                                                   documented_pretrain):
+    work_dir = toy_root / 'work_dirs' / name
+    run_tool(['train.py', cfg, '--work-dir', str(work_dir), '--cfg-options',
+              f'model.backbone.init_cfg.checkpoint={documented_pretrain[0]}'],
+             toy_root, timeout=1800)
+    checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
+    test = run_tool(['test.py', cfg, checkpoint, '--work-dir',
+                     str(work_dir)], toy_root)
+    # README: 45.0 (fine-tune) and 42.0 (probe); 4 classes, chance 25
+    assert last_metric(test.stdout, 'accuracy/top1') > 35

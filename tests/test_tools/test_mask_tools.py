@@ -3,6 +3,7 @@ import csv
 import json
 import re
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -50,6 +51,13 @@ def test_stats_table_csv_json_and_plot(toy_root, tmp_path):
     assert summary['images'] == 8 and summary['centred_cosine']
     with Image.open(out_dir / 'mask_strategy_stats.png') as plot:
         assert plot.format == 'PNG' and plot.size == (1200, 360)
+        drawing = np.asarray(plot.convert('RGB')).astype(int)
+    # each of the 3 panels (dH, similarity, F) draws a line per strategy in
+    # matplotlib's first two colours (Patch blue, Grid orange)
+    for panel in range(3):
+        pixels = drawing[:, panel * 400:(panel + 1) * 400]
+        for colour in ((31, 119, 180), (255, 127, 14)):
+            assert (np.abs(pixels - colour).max(axis=-1) <= 10).sum() > 50
 
 
 def test_stats_with_a_classifier_checkpoint(toy_root, tmp_path):
@@ -97,13 +105,40 @@ def test_show_masks_from_a_data_folder(toy_root, tmp_path):
         assert image.format == 'PNG' and image.size == (9 * 160, 2 * 180)
 
 
-def test_show_masks_of_given_files(toy_root, tmp_path):
-    files = sorted((toy_root / VAL).glob('*/*.jpg'))[:3]
+def test_show_masks_of_given_files_draws_masked_and_reuse_images(tmp_path):
+    """Solid red and blue images, Patch at 0.25, grey fill: the masked
+    panel is a quarter grey, the reuse panel (half the sides, drawn at
+    scale) is the image's own colour only."""
+    colours = [(200, 30, 30), (30, 30, 200)]
+    files = []
+    for i, colour in enumerate(colours):
+        files.append(tmp_path / f'solid{i}.png')
+        Image.new('RGB', (64, 64), colour).save(files[-1])
     out = tmp_path / 'masks.png'
     proc = run_tool([SHOW, *map(str, files), '--strategies', 'Patch',
-                     '--mask-ratio', '0.0625', '--fill-value', '128',
-                     '--img-size', '32', '--out', str(out)], toy_root,
+                     '--mask-ratio', '0.25', '--fill-value', '128',
+                     '--img-size', '64', '--out', str(out)], tmp_path,
                     timeout=60)
-    assert '3 images x 1 strategies' in proc.stdout
+    assert '2 images x 1 strategies' in proc.stdout
     with Image.open(out) as image:
-        assert image.size == (3 * 160, 3 * 180)
+        # columns: original, masked, reuse; 160 x 180 px tiles
+        assert image.size == (3 * 160, 2 * 180)
+        drawing = np.asarray(image.convert('RGB')).astype(int)
+    # the column titles above the first row are antialiased text: grey
+    drawing[:26] = 255
+
+    def count(tile, colour):
+        return int((np.abs(tile - colour).max(axis=-1) <= 8).sum())
+
+    for row, colour in enumerate(colours):
+        original, masked, reuse = (
+            drawing[row * 180:(row + 1) * 180, col * 160:(col + 1) * 160]
+            for col in range(3))
+        area = count(original, colour)
+        assert area > 80 * 80 and count(original, (128, 128, 128)) == 0
+        grey = (128, 128, 128)
+        assert count(masked, grey) == pytest.approx(area / 4, rel=0.1)
+        assert count(masked, colour) == pytest.approx(3 * area / 4,
+                                                      rel=0.1)
+        assert count(reuse, colour) == pytest.approx(area / 4, rel=0.1)
+        assert count(reuse, grey) == 0

@@ -22,7 +22,7 @@ MMCV=2.1.0
 # '===' asks for exactly 2.13.0: the standard build, whose torchvision ops
 # load, not the local '2.13.0+cpu' file some machines carry.
 STACK="torch===$TORCH torchvision==$TORCHVISION mmcv==$MMCV mmengine==0.10.7 \
-mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 ftfy regex pytest"
+mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 ftfy regex pytest pytest-cov"
 STAMP="$VENV/.mmmaskreuse-stack"
 PIP="$VENV/bin/pip --disable-pip-version-check"
 
@@ -61,7 +61,7 @@ $PIP install -q --no-deps "$WHEELS"/mmcv-$MMCV-*.whl
 # mmcv's runtime requirements, then the rest of the stack
 $PIP install -q addict packaging Pillow pyyaml yapf opencv-python \
     mmengine==0.10.7 mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 \
-    ftfy regex pytest
+    ftfy regex pytest pytest-cov
 $PIP install -q --no-deps -e .
 check_imports
 echo "$STACK" > "$STAMP"
