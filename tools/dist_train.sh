@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_train.sh CONFIG GPUS [train.py args]
 # GPUS processes per node via torchrun; honours NNODES, NODE_RANK,
-# MASTER_ADDR and PORT. Without CUDA each process trains on the CPU (gloo).
+# MASTER_ADDR and PORT (default: a free port on one node, else 29500).
+# Without CUDA each process trains on the CPU (gloo).
 set -e
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python}
 
@@ -16,8 +16,21 @@ if [ -z "$CONFIG" ] || [ -z "$GPUS" ]; then
     exit 2
 fi
 
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-"$PYTHON" -m torch.distributed.run \
+# one node and no PORT: a free port; a busy one is named before torchrun
+# would wait on it
+if [ -z "${PORT:-}" ] && [ "$NNODES" = 1 ]; then
+    PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')
+fi
+PORT=${PORT:-29500}
+if [ "$NODE_RANK" = 0 ] && ! "$PYTHON" -c 'import socket, sys; socket.socket().bind(("", int(sys.argv[1])))' "$PORT" 2>/dev/null; then
+    echo "$0: port $PORT is in use; set PORT to a free port" >&2
+    exit 2
+fi
+
+# exec: a signal to this script reaches torchrun, which stops its workers;
+# no empty PYTHONPATH entry (it would put the working directory on sys.path)
+PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
+exec "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

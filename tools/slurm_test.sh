@@ -11,9 +11,10 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python}
-PY_ARGS=${@:5}
+PY_ARGS=("${@:5}")  # an array: brackets and spaces arrive intact
+read -r -a SRUN_ARGS <<< "$SRUN_ARGS"
 
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
 srun -p "${PARTITION}" \
     --job-name="${JOB_NAME}" \
     --gres=gpu:"${GPUS_PER_NODE}" \
@@ -21,6 +22,6 @@ srun -p "${PARTITION}" \
     --ntasks-per-node="${GPUS_PER_NODE}" \
     --cpus-per-task="${CPUS_PER_TASK}" \
     --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
+    "${SRUN_ARGS[@]}" \
     "$PYTHON" -u "$(dirname "$0")/test.py" "${CONFIG}" "${CHECKPOINT}" \
-    --launcher="slurm" ${PY_ARGS}
+    --launcher="slurm" "${PY_ARGS[@]}"

@@ -13,8 +13,9 @@ from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmmaskreuse.engine import (check_dataset_paths, load_config,
-                                set_work_dir, setup_cpu_distributed)
+from mmmaskreuse.engine import (TRUST_ENV, check_dataset_paths,
+                                load_config, missing_weights, set_work_dir,
+                                setup_cpu_distributed)
 from mmmaskreuse.models import check_masked_pairing
 
 
@@ -54,6 +55,17 @@ def parse_args():
         default='none',
         help='job launcher')
     parser.add_argument('--tta', action='store_true')
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='test even if the checkpoint lacks some of the model\'s '
+        'weights (they keep their initialisation)')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='unpickle the checkpoint fully. Only for files you trust: '
+        'unpickling can run code. Without it, a checkpoint holding more '
+        'than tensors and mmengine\'s logging types is refused')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -103,6 +115,8 @@ def dump_metric(cfg, out):
 
 def main():
     parser, args = parse_args()
+    if args.trust_checkpoint:
+        os.environ[TRUST_ENV] = '1'
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, got {args.out}')
     if not osp.isfile(args.checkpoint):
@@ -138,6 +152,16 @@ def main():
         check_masked_pairing(runner.model)
     except ValueError as error:
         parser.error(f'{args.config}: {error}')
+    try:
+        missing = missing_weights(runner.model, args.checkpoint)
+    except RuntimeError as error:  # refused by the safe loader
+        parser.error(str(error))
+    if missing and not args.allow_partial:
+        shown = ', '.join(missing[:5]) + (' ...' if len(missing) > 5 else '')
+        parser.error(
+            f'{args.checkpoint} holds no weights for {len(missing)} entries '
+            f'of the model ({shown}): the test would score weights that '
+            'were never trained. Pass --allow-partial to test it anyway.')
 
     if args.out is not None:
         runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))

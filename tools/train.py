@@ -14,8 +14,9 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmmaskreuse.engine import (check_dataset_paths, load_config,
-                                set_work_dir, setup_cpu_distributed)
+from mmmaskreuse.engine import (TRUST_ENV, check_dataset_paths,
+                                load_config, set_work_dir,
+                                setup_cpu_distributed)
 from mmmaskreuse.models import check_masked_pairing
 
 
@@ -55,6 +56,12 @@ def parse_args():
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='unpickle --resume / load_from checkpoints fully. Only for '
+        'files you trust: unpickling can run code. Without it, a checkpoint '
+        'holding more than tensors and mmengine\'s logging types is refused')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -65,6 +72,8 @@ def parse_args():
 
 def main():
     parser, args = parse_args()
+    if args.trust_checkpoint:
+        os.environ[TRUST_ENV] = '1'
     try:
         cfg = load_config(args.config, args.cfg_options)
         check_dataset_paths(cfg, ('train_dataloader', 'val_dataloader'))

@@ -61,10 +61,36 @@ def _export_torch_env(launcher: str) -> None:
     if 'MASTER_ADDR' not in os.environ:
         if launcher != 'slurm':
             raise RuntimeError(f'--launcher {launcher} needs MASTER_ADDR')
-        node_list = os.environ['SLURM_NODELIST']
-        os.environ['MASTER_ADDR'] = subprocess.getoutput(
-            f'scontrol show hostname {node_list} | head -n1')
-    os.environ.setdefault('MASTER_PORT', '29500')
+        os.environ['MASTER_ADDR'] = _slurm_first_host()
+    # two jobs sharing a node get different ports
+    job = os.environ.get('SLURM_JOB_ID', '') if launcher == 'slurm' else ''
+    os.environ.setdefault('MASTER_PORT',
+                          str(29500 + int(job) % 10000 if job.isdigit()
+                              else 29500))
+
+
+def _slurm_first_host() -> str:
+    """The first host of ``SLURM_NODELIST``, from ``scontrol show
+    hostnames`` run without a shell (the node list is one argument, never
+    shell code)."""
+    node_list = os.environ.get('SLURM_NODELIST')
+    if not node_list:
+        raise RuntimeError('--launcher slurm needs SLURM_NODELIST (srun sets '
+                           'it) or MASTER_ADDR')
+    command = ['scontrol', 'show', 'hostnames', node_list]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True,
+                                timeout=60)
+    except FileNotFoundError:
+        raise RuntimeError('--launcher slurm: scontrol is not on PATH to '
+                           f'resolve SLURM_NODELIST={node_list!r}; set '
+                           'MASTER_ADDR') from None
+    hosts = result.stdout.split()
+    if result.returncode != 0 or not hosts:
+        raise RuntimeError(
+            f'{" ".join(command)} failed (exit {result.returncode}): '
+            f'{result.stderr.strip() or "no host printed"}; set MASTER_ADDR')
+    return hosts[0]
 
 
 def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:

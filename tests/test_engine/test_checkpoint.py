@@ -1,10 +1,14 @@
+import os
+import pickle
+
 import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
-import mmmaskreuse  # noqa: F401  (registers the loader)
+from mmmaskreuse.engine import TRUST_ENV, missing_weights
+from mmmaskreuse.engine.checkpoint import _history_buffer_getattr
 
 
 def _runner_like_checkpoint(path):
@@ -34,3 +38,59 @@ def test_missing_checkpoint_names_the_path(tmp_path):
     missing = str(tmp_path / 'nope.pth')
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         _load_checkpoint(missing)
+
+
+class _RunsACommand:
+    """Unpickling this runs ``touch marker``: what a hostile file does."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
+def hostile_checkpoint(path, marker):
+    torch.save(dict(state_dict={'w': torch.ones(2)},
+                    meta=_RunsACommand(marker)), path)
+    return str(path)
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, monkeypatch):
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    marker = tmp_path / 'ran'
+    path = hostile_checkpoint(tmp_path / 'evil.pth', marker)
+    with pytest.raises(RuntimeError) as error:
+        _load_checkpoint(path)
+    assert f'refusing to unpickle {path}' in str(error.value)
+    assert 'system' in str(error.value)  # the refused global is named
+    assert '--trust-checkpoint' in str(error.value)
+    assert not marker.exists()
+    # the explicit opt-in unpickles fully, code and all
+    monkeypatch.setenv(TRUST_ENV, '1')
+    _load_checkpoint(path)
+    assert marker.exists()
+
+
+def test_getattr_is_allowed_on_the_history_buffer_statistics_only():
+    assert _history_buffer_getattr(HistoryBuffer, 'mean') is (
+        HistoryBuffer.mean)
+    with pytest.raises(pickle.UnpicklingError, match='register_statistics'):
+        _history_buffer_getattr(HistoryBuffer, 'register_statistics')
+    with pytest.raises(pickle.UnpicklingError, match='system'):
+        _history_buffer_getattr(os, 'system')
+
+
+def test_missing_weights_lists_what_a_checkpoint_does_not_fill(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    full = tmp_path / 'full.pth'
+    torch.save(dict(state_dict={f'module.{k}': v
+                                for k, v in model.state_dict().items()}),
+               full)
+    assert missing_weights(model, str(full)) == []
+    partial = tmp_path / 'partial.pth'
+    torch.save(dict(state_dict={'0.weight': torch.ones(2, 2)}), partial)
+    assert missing_weights(model, str(partial)) == [
+        '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var',
+        '1.num_batches_tracked'
+    ]

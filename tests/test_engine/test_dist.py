@@ -76,3 +76,52 @@ def test_unknown_wrapper_is_refused_on_cpu(monkeypatch):
         dict(model_wrapper_cfg=dict(type='MMFullyShardedDataParallel')))
     with pytest.raises(ValueError, match='MMFullyShardedDataParallel'):
         setup_cpu_distributed(cfg, 'pytorch')
+
+
+def _slurm_env(monkeypatch, tmp_path, node_list, scontrol=None):
+    """SLURM variables without MASTER_ADDR; PATH holds only a fake
+    ``scontrol`` (shell script body), or no scontrol at all."""
+    for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
+                'MASTER_PORT', 'SLURM_JOB_ID'):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in dict(SLURM_PROCID='0', SLURM_NTASKS='2',
+                           SLURM_LOCALID='0',
+                           SLURM_NODELIST=node_list).items():
+        monkeypatch.setenv(key, value)
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    if scontrol is not None:
+        script = bin_dir / 'scontrol'
+        script.write_text('#!/bin/sh\n' + scontrol)
+        script.chmod(0o755)
+    monkeypatch.setenv('PATH', str(bin_dir))
+
+
+def test_slurm_node_list_reaches_scontrol_as_one_argument(
+        monkeypatch, tmp_path):
+    hostile = f'x; touch {tmp_path / "owned"} #'
+    args = tmp_path / 'args'
+    _slurm_env(monkeypatch, tmp_path, hostile,
+               f'printf "%s\\n" "$@" > {args}\necho node3\necho node4\n')
+    monkeypatch.setenv('SLURM_JOB_ID', '123456')
+    _export_torch_env('slurm')
+    assert os.environ['MASTER_ADDR'] == 'node3'
+    assert args.read_text().splitlines() == ['show', 'hostnames', hostile]
+    assert not (tmp_path / 'owned').exists()
+    # the port follows the job: two jobs on one node do not clash
+    assert os.environ['MASTER_PORT'] == str(29500 + 123456 % 10000)
+
+
+@pytest.mark.parametrize('scontrol,node_list,message', [
+    (None, 'node[1-2]', 'scontrol is not on PATH'),
+    ('echo "invalid hostlist" >&2\nexit 1\n', 'node[1-',
+     r'scontrol show hostnames node\[1- failed \(exit 1\): invalid'),
+    ('exit 0\n', 'node1', 'no host printed'),
+    ('echo node1\n', '', 'needs SLURM_NODELIST'),
+])
+def test_slurm_master_address_failures_are_named(monkeypatch, tmp_path,
+                                                 scontrol, node_list,
+                                                 message):
+    _slurm_env(monkeypatch, tmp_path, node_list, scontrol)
+    with pytest.raises(RuntimeError, match=message):
+        _export_torch_env('slurm')

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from tests.conftest import config, run_tool
+from tests.test_engine.test_checkpoint import hostile_checkpoint
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
 
@@ -81,3 +82,37 @@ def test_masking_preprocessor_with_plain_backbone(toy_root):
                     toy_root, check=False)
     assert proc.returncode == 2
     assert 'use mmmaskreuse.MaskResNet' in proc.stdout
+
+
+def test_test_py_and_resume_refuse_a_checkpoint_that_would_run_code(
+        toy_root, tmp_path):
+    marker = tmp_path / 'ran'
+    evil = hostile_checkpoint(tmp_path / 'evil.pth', marker)
+    proc = run_tool(['test.py', CLS, evil], toy_root, check=False)
+    assert proc.returncode == 2
+    assert f'refusing to unpickle {evil}' in proc.stdout
+    assert 'GLOBAL posix.system' in proc.stdout
+    proc = run_tool(['train.py', CLS, '--resume', evil, '--work-dir',
+                     str(tmp_path / 'work_dir')], toy_root, check=False)
+    assert proc.returncode != 0
+    assert f'refusing to unpickle {evil}' in proc.stdout
+    assert not marker.exists()
+
+
+def test_test_py_refuses_a_checkpoint_missing_weights(toy_root, tmp_path):
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    model = MODELS.build(Config.fromfile(CLS).model)
+    partial = tmp_path / 'backbone_only.pth'
+    torch.save(dict(state_dict={k: v for k, v in model.state_dict().items()
+                                if k.startswith('backbone.')}), partial)
+    proc = run_tool(['test.py', CLS, str(partial)], toy_root, check=False)
+    assert proc.returncode == 2
+    assert (f'{partial} holds no weights for 2 entries of the model '
+            '(head.fc.weight, head.fc.bias)') in proc.stdout
+    assert 'accuracy/top1' not in proc.stdout
+    proc = run_tool(['test.py', CLS, str(partial), '--allow-partial',
+                     '--cfg-options', 'test_dataloader.dataset.indices=4',
+                     'test_dataloader.num_workers=0',
+                     'test_dataloader.persistent_workers=False'], toy_root)
+    assert 'accuracy/top1' in proc.stdout
