@@ -17,16 +17,7 @@ if [ -z "$CONFIG" ] || [ -z "$CHECKPOINT" ] || [ -z "$GPUS" ]; then
     exit 2
 fi
 
-# one node and no PORT: a free port; a busy one is named before torchrun
-# would wait on it
-if [ -z "${PORT:-}" ] && [ "$NNODES" = 1 ]; then
-    PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')
-fi
-PORT=${PORT:-29500}
-if [ "$NODE_RANK" = 0 ] && ! "$PYTHON" -c 'import socket, sys; socket.socket().bind(("", int(sys.argv[1])))' "$PORT" 2>/dev/null; then
-    echo "$0: port $PORT is in use; set PORT to a free port" >&2
-    exit 2
-fi
+source "$(dirname "$0")/misc/dist_port.sh"
 
 # exec: a signal to this script reaches torchrun, which stops its workers;
 # no empty PYTHONPATH entry (it would put the working directory on sys.path)
