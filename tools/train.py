@@ -70,6 +70,19 @@ def parse_args():
     return parser, args
 
 
+def stop_on_invalid_loss(cfg):
+    """Every run of this tool stops at its first non-finite loss term,
+    unless the config already holds the hook (runs of the upstream tools
+    add ``dict(type='mmmaskreuse.StopOnInvalidLossHook')`` to
+    ``custom_hooks`` themselves)."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(str(hook.get('type', '')).endswith('StopOnInvalidLossHook')
+               for hook in hooks):
+        cfg.custom_hooks = hooks + [
+            dict(type='mmmaskreuse.StopOnInvalidLossHook')
+        ]
+
+
 def main():
     parser, args = parse_args()
     if args.trust_checkpoint:
@@ -82,6 +95,7 @@ def main():
     cfg.launcher = args.launcher
 
     set_work_dir(cfg, args.work_dir, args.config)
+    stop_on_invalid_loss(cfg)
 
     if args.amp:
         if not torch.cuda.is_available():

@@ -1,10 +1,11 @@
 from .checkpoint import TRUST_ENV, missing_weights  # re-registers the loader
 from .dist import CPUDistributedDataParallel, setup_cpu_distributed
+from .hooks import StopOnInvalidLossHook
 from .launch import (build_model, check_dataset_paths, load_config,
                      set_work_dir)
 
 __all__ = [
     'TRUST_ENV', 'missing_weights', 'CPUDistributedDataParallel',
-    'setup_cpu_distributed',
+    'setup_cpu_distributed', 'StopOnInvalidLossHook',
     'build_model', 'check_dataset_paths', 'load_config', 'set_work_dir'
 ]

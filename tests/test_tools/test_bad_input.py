@@ -116,3 +116,17 @@ def test_test_py_refuses_a_checkpoint_missing_weights(toy_root, tmp_path):
                      'test_dataloader.num_workers=0',
                      'test_dataloader.persistent_workers=False'], toy_root)
     assert 'accuracy/top1' in proc.stdout
+
+
+def test_train_py_stops_at_the_first_non_finite_loss(toy_root, tmp_path):
+    proc = run_tool(['train.py', CLS, '--work-dir', str(tmp_path / 'nan'),
+                     '--cfg-options', 'model.head.loss.loss_weight=nan',
+                     'train_dataloader.dataset.indices=32',
+                     'train_dataloader.batch_size=16',
+                     'train_dataloader.num_workers=0',
+                     'train_dataloader.persistent_workers=False'],
+                    toy_root, check=False)
+    assert proc.returncode != 0
+    assert ('training diverged at iteration 1 (epoch 1): loss not finite '
+            '(loss=nan)') in proc.stdout
+    assert 'Epoch(train) [1][2/2]' not in proc.stdout

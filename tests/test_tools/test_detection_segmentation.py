@@ -107,6 +107,8 @@ def test_faster_rcnn_train_py_then_test_py_show_dir_and_out(toy_root):
     train = run_tool(['train.py', cfg, '--work-dir', str(work_dir),
                       '--cfg-options', *TINY_DET,
                       'train_dataloader.dataset.indices=4'], toy_root)
+    # train.py stops mmdet runs at a non-finite loss too
+    assert "type='mmmaskreuse.StopOnInvalidLossHook'" in train.stdout
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     show_dir = work_dir / 'show'
     out = work_dir / 'results.pkl'
@@ -134,6 +136,7 @@ def test_maskanynet_upernet_dist_train_sh_then_test_py_show_dir_and_out(
                      toy_root, env=dict(PORT=str(free_port())))
     assert 'Distributed training: True' in train.stdout
     assert 'MaskReuseSegDataPreprocessor' in train.stdout
+    assert "type='mmmaskreuse.StopOnInvalidLossHook'" in train.stdout
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     show_dir = work_dir / 'show'
     out = work_dir / 'results.pkl'
@@ -177,7 +180,7 @@ SHORT = ['--cfg-options', 'train_cfg.max_epochs=1',
          *NO_WORKERS]
 
 
-def test_detection_starts_from_a_maskanynet_classification_checkpoint(
+def test_train_py_detector_starts_from_a_maskanynet_classifier_checkpoint(
         toy_root, trained_classifier):
     """The recipe's transfer through tools/train.py: the detector loads the
     classifier's backbone, reuse branch included, and keeps it frozen with
@@ -202,7 +205,7 @@ def test_detection_starts_from_a_maskanynet_classification_checkpoint(
     assert later and any(not torch.equal(trained[k], ours[k]) for k in later)
 
 
-def test_detection_names_a_checkpoint_it_cannot_start_from(toy_root):
+def test_train_py_names_a_detector_checkpoint_it_cannot_start_from(toy_root):
     missing = toy_root / 'work_dirs' / 'resnet18_imagenet' / 'epoch_100.pth'
     proc = run_tool(['train.py', _r18_detector(toy_root, 'missing', missing),
                      '--work-dir', str(toy_root / 'work_dirs' / 'missing'),

@@ -23,7 +23,7 @@ def stats_rows(stdout):
             for name, *values in ROW.findall(stdout)]
 
 
-def test_stats_table_csv_json_and_plot(toy_root, tmp_path):
+def test_mask_strategy_stats_table_csv_json_and_plot(toy_root, tmp_path):
     out_dir = tmp_path / 'stats'
     proc = run_tool([STATS, '--data-root', VAL, '--max-images', '8',
                      '--img-size', '64', '--grid-size', '8', '--strategies',
@@ -60,7 +60,7 @@ def test_stats_table_csv_json_and_plot(toy_root, tmp_path):
             assert (np.abs(pixels - colour).max(axis=-1) <= 10).sum() > 50
 
 
-def test_stats_with_a_classifier_checkpoint(toy_root, tmp_path):
+def test_mask_strategy_stats_with_a_classifier_checkpoint(toy_root, tmp_path):
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
     cls_config = config('baselines/toy/resnet18_toy_cls.py')
