@@ -15,8 +15,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmmaskreuse.engine import (TRUST_ENV, check_dataset_paths,
-                                load_config, set_work_dir,
-                                setup_cpu_distributed)
+                                checkpoint_to_resume, load_config,
+                                set_work_dir, setup_cpu_distributed)
 from mmmaskreuse.models import check_masked_pairing
 
 
@@ -96,6 +96,11 @@ def main():
 
     set_work_dir(cfg, args.work_dir, args.config)
     stop_on_invalid_loss(cfg)
+    # a new checkpoint is complete before the oldest kept one is deleted
+    checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
+    if checkpoint_hook and checkpoint_hook.get('type') in (
+            'CheckpointHook', 'mmengine.CheckpointHook'):
+        checkpoint_hook.type = 'mmmaskreuse.SafeCheckpointHook'
 
     if args.amp:
         if not torch.cuda.is_available():
@@ -121,8 +126,14 @@ def main():
         cfg.auto_scale_lr.enable = True
 
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        try:
+            checkpoint, why = checkpoint_to_resume(cfg.work_dir)
+        except RuntimeError as error:
+            parser.error(str(error))
+        print_log(why, logger='current')
+        if checkpoint is not None:
+            cfg.resume = True
+            cfg.load_from = checkpoint
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             parser.error(f'--resume checkpoint not found: {args.resume}')

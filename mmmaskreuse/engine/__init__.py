@@ -3,9 +3,12 @@ from .dist import CPUDistributedDataParallel, setup_cpu_distributed
 from .hooks import StopOnInvalidLossHook
 from .launch import (build_model, check_dataset_paths, load_config,
                      set_work_dir)
+from .saving import (AtomicLocalBackend, SafeCheckpointHook,
+                     checkpoint_to_resume)
 
 __all__ = [
     'TRUST_ENV', 'missing_weights', 'CPUDistributedDataParallel',
     'setup_cpu_distributed', 'StopOnInvalidLossHook',
-    'build_model', 'check_dataset_paths', 'load_config', 'set_work_dir'
+    'build_model', 'check_dataset_paths', 'load_config', 'set_work_dir',
+    'AtomicLocalBackend', 'SafeCheckpointHook', 'checkpoint_to_resume'
 ]

@@ -130,3 +130,16 @@ def test_train_py_stops_at_the_first_non_finite_loss(toy_root, tmp_path):
     assert ('training diverged at iteration 1 (epoch 1): loss not finite '
             '(loss=nan)') in proc.stdout
     assert 'Epoch(train) [1][2/2]' not in proc.stdout
+
+
+def test_resume_refuses_to_restart_beside_incomplete_checkpoints(
+        toy_root, tmp_path):
+    work_dir = tmp_path / 'work_dir'
+    work_dir.mkdir()
+    (work_dir / 'epoch_1.pth').write_bytes(b'PK\x03\x04 cut short')
+    proc = run_tool(['train.py', CLS, '--resume', '--work-dir',
+                     str(work_dir)], toy_root, check=False)
+    assert proc.returncode == 2
+    assert (f'--resume found no complete checkpoint in {work_dir}'
+            in proc.stdout)
+    assert str(work_dir / 'epoch_1.pth') in proc.stdout

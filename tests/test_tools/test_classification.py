@@ -53,10 +53,11 @@ def _state_dict(path):
 
 def test_train_py_resume_after_a_kill_ends_with_the_uninterrupted_weights(
         toy_root):
-    """A run killed while saving its third epoch leaves epochs 1-2, a
-    truncated epoch_3.pth and ``last_checkpoint`` naming epoch 2 (mmengine
-    writes it after a complete save). ``--resume`` continues from epoch 2
-    and ends with the weights of the run that was never interrupted."""
+    """A run killed after saving epoch 3 but before updating
+    ``last_checkpoint`` (still naming epoch 2), while saving epoch 4 (a
+    partial temporary file), is resumed with ``--resume``: it follows
+    ``last_checkpoint`` and ends with the weights of the run that was never
+    interrupted."""
     # deterministic training: no flips, no loader workers, the sampler's
     # seeded shuffle; 4 iterations of 16 per epoch, a checkpoint each
     options = ['--cfg-options', 'train_dataloader.dataset.indices=64',
@@ -73,14 +74,16 @@ def test_train_py_resume_after_a_kill_ends_with_the_uninterrupted_weights(
 
     work_dir = toy_root / 'work_dirs' / 'resume'
     work_dir.mkdir(parents=True)
-    for epoch in (1, 2):
+    for epoch in (1, 2, 3):
         shutil.copy(reference_dir / f'epoch_{epoch}.pth', work_dir)
-    saved = (reference_dir / 'epoch_3.pth').read_bytes()
-    (work_dir / 'epoch_3.pth').write_bytes(saved[:len(saved) // 2])
+    saved = (reference_dir / 'epoch_4.pth').read_bytes()
+    (work_dir / '.epoch_4.pth.x1y2.part').write_bytes(saved[:len(saved) // 2])
     (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_2.pth'))
 
     proc = run_tool(['train.py', CLS, '--work-dir', str(work_dir),
                      '--resume', *options], toy_root)
+    assert (f'resuming from {work_dir / "epoch_2.pth"} (last_checkpoint)'
+            in proc.stdout)
     assert f'Load checkpoint from {work_dir / "epoch_2.pth"}' in proc.stdout
     assert re.search(r'resumed epoch: 2\b', proc.stdout)
     epochs = {int(e) for e in re.findall(r'Epoch\(train\)\s+\[(\d+)\]',

@@ -1,0 +1,102 @@
+"""Checkpoints survive a kill, a full disk or a preemption."""
+import errno
+import os
+import time
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.fileio import get_file_backend
+from mmengine.logging import MessageHub
+
+from mmmaskreuse.engine import (AtomicLocalBackend, SafeCheckpointHook,
+                                checkpoint_to_resume)
+
+
+def test_local_writes_go_through_the_atomic_backend(tmp_path):
+    assert isinstance(get_file_backend(str(tmp_path / 'a.pth')),
+                      AtomicLocalBackend)
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_partial(tmp_path,
+                                                           monkeypatch):
+    path = tmp_path / 'epoch_1.pth'
+    backend = AtomicLocalBackend()
+    backend.put(b'complete', str(path))
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', disk_full)
+    with pytest.raises(OSError, match='No space left'):
+        backend.put(b'half of a newer one', str(path))
+    assert path.read_bytes() == b'complete'
+    assert os.listdir(tmp_path) == ['epoch_1.pth']
+
+
+class _Runner(SimpleNamespace):
+    """What CheckpointHook reads of a Runner; save_checkpoint records the
+    files present when each new checkpoint is written."""
+
+    def save_checkpoint(self, out_dir, filename, *args, **kwargs):
+        self.present.append(sorted(os.listdir(out_dir)))
+        torch.save(dict(state_dict={}), os.path.join(out_dir, filename))
+
+
+@pytest.mark.parametrize('keep', [1, 2])
+def test_the_oldest_checkpoint_goes_only_after_the_newest_is_written(
+        tmp_path, keep):
+    runner = _Runner(work_dir=str(tmp_path), present=[],
+                     message_hub=MessageHub.get_instance(f'save{keep}'),
+                     logger=SimpleNamespace(info=print))
+    hook = SafeCheckpointHook(interval=1, max_keep_ckpts=keep)
+    hook.before_train(runner)
+    for epoch in (1, 2, 3):
+        hook._save_checkpoint_with_step(runner, epoch, meta={})
+    files = sorted(p for p in os.listdir(tmp_path) if p.endswith('.pth'))
+    assert files == [f'epoch_{e}.pth' for e in range(4 - keep, 4)]
+    # when epoch 3 was written, the last `keep` before it were still there
+    assert [p for p in runner.present[2] if p.endswith('.pth')] == [
+        f'epoch_{e}.pth' for e in range(3 - keep, 3)]
+    assert runner.message_hub.get_info('keep_ckpt_ids') == list(
+        range(4 - keep, 4))
+
+
+def _checkpoints(tmp_path, *names, truncated=()):
+    for i, name in enumerate(names):
+        torch.save(dict(state_dict={}), tmp_path / name)
+        os.utime(tmp_path / name, (time.time() + i, time.time() + i))
+    for name in truncated:
+        data = (tmp_path / name).read_bytes()
+        (tmp_path / name).write_bytes(data[:len(data) // 2])
+
+
+def test_resume_follows_last_checkpoint(tmp_path):
+    _checkpoints(tmp_path, 'epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
+    path, why = checkpoint_to_resume(str(tmp_path))
+    assert path == str(tmp_path / 'epoch_2.pth')
+    assert 'last_checkpoint' in why
+
+
+@pytest.mark.parametrize('last', ['epoch_3.pth', '', None])
+def test_resume_falls_back_to_the_newest_complete_checkpoint(tmp_path, last):
+    _checkpoints(tmp_path, 'epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth',
+                 truncated=['epoch_3.pth'])
+    if last is not None:  # '' : a last_checkpoint cut short by a full disk
+        (tmp_path / 'last_checkpoint').write_text(
+            str(tmp_path / last) if last else '')
+    path, why = checkpoint_to_resume(str(tmp_path))
+    assert path == str(tmp_path / 'epoch_2.pth')
+    assert f'resuming from the newest complete checkpoint, {path}' in why
+
+
+def test_resume_refuses_to_restart_beside_unusable_checkpoints(tmp_path):
+    _checkpoints(tmp_path, 'epoch_1.pth', truncated=['epoch_1.pth'])
+    with pytest.raises(RuntimeError, match='no complete checkpoint .*'
+                       'epoch_1.pth'):
+        checkpoint_to_resume(str(tmp_path))
+
+
+def test_resume_in_an_empty_work_dir_starts_from_scratch(tmp_path):
+    assert checkpoint_to_resume(str(tmp_path))[0] is None
