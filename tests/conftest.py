@@ -37,6 +37,19 @@ def pytest_runtest_makereport(item, call):
             'if it checks that a model learns, mark it @pytest.mark.slow.')
 
 
+@pytest.fixture(autouse=True)
+def restore_environment():
+    """Code under test may write os.environ itself (the launch helpers set
+    RANK, MASTER_ADDR ...), which monkeypatch does not undo: put it back,
+    or a later test's command would inherit them (a torchrun started with
+    a test's MASTER_ADDR waits for that host)."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(scope='session')
 def toy_root(tmp_path_factory):
     """A working folder holding ``data/toy``, as the toy configs expect."""
