@@ -14,6 +14,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmmaskreuse.engine import (TRUST_ENV, check_dataset_paths,
+                                close_distributed,
                                 load_config, missing_weights, set_work_dir,
                                 setup_cpu_distributed)
 from mmmaskreuse.models import check_masked_pairing
@@ -166,6 +167,7 @@ def main():
     if args.out is not None:
         runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))
     runner.test()
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -15,6 +15,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmmaskreuse.engine import (TRUST_ENV, check_dataset_paths,
+                                close_distributed,
                                 checkpoint_to_resume, load_config,
                                 set_work_dir, setup_cpu_distributed)
 from mmmaskreuse.models import check_masked_pairing
@@ -151,6 +152,7 @@ def main():
     except ValueError as error:
         parser.error(f'{args.config}: {error}')
     runner.train()
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -126,3 +126,12 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
                            cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper_cfg
     return True
+
+
+def close_distributed() -> None:
+    """Destroy the default process group, if any, before the process exits:
+    left to interpreter shutdown, gloo's threads can outlive it and abort the
+    process (``terminate called without an active exception``) after the
+    work is done."""
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
