@@ -101,6 +101,27 @@ def test_dist_test_sh_gathers_both_processes_out_and_show_dir(
     assert len(list(show_dir.glob('*.jpg'))) == 2
 
 
+def check_test_py_show_dir_and_out(toy_root, cfg, work_dir, train_log,
+                                   metric):
+    """Run test.py on the run's last checkpoint with ``--show-dir`` and
+    ``--out``; check it scores as the validation that ended training and
+    draws every test image. Returns the first dumped prediction and the
+    checkpoint's own prediction of that image, in-process."""
+    checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
+    show_dir = work_dir / 'show'
+    out = work_dir / 'results.pkl'
+    test = run_tool(['test.py', cfg, checkpoint, '--work-dir', str(work_dir),
+                     '--show-dir', str(show_dir), '--out', str(out),
+                     *TEST_4], toy_root)
+    assert last_metric(test.stdout, metric) == last_metric(train_log, metric)
+    # every test image drawn, wherever the library's own hook puts them
+    drawn = [p for p in show_dir.rglob('*') if p.suffix in ('.jpg', '.png')]
+    assert len(drawn) == 4
+    dumped = load_results(out)[0]
+    return dumped, predict_in_process(cfg, checkpoint,
+                                      str(toy_root / dumped['img_path']))
+
+
 def test_faster_rcnn_train_py_then_test_py_show_dir_and_out(toy_root):
     cfg = config('baselines/toy/resnet50_voc_fasterrcnn_toy.py')
     work_dir = toy_root / 'work_dirs' / 'fasterrcnn_voc'
@@ -109,22 +130,9 @@ def test_faster_rcnn_train_py_then_test_py_show_dir_and_out(toy_root):
                       'train_dataloader.dataset.indices=4'], toy_root)
     # train.py stops mmdet runs at a non-finite loss too
     assert "type='mmmaskreuse.StopOnInvalidLossHook'" in train.stdout
-    checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
-    show_dir = work_dir / 'show'
-    out = work_dir / 'results.pkl'
-    test = run_tool(['test.py', cfg, checkpoint, '--work-dir', str(work_dir),
-                     '--show-dir', str(show_dir), '--out', str(out),
-                     *TEST_4], toy_root)
-    assert last_metric(test.stdout, 'pascal_voc/mAP') == last_metric(
-        train.stdout, 'pascal_voc/mAP')
-    # every test image drawn, wherever the library's own hook puts them
-    drawn = [p for p in show_dir.rglob('*') if p.suffix in ('.jpg', '.png')]
-    assert len(drawn) == 4
-    dumped = load_results(out)[0]
-    assert_same_detections(
-        dumped['pred_instances'],
-        predict_in_process(cfg, checkpoint,
-                           str(toy_root / dumped['img_path'])))
+    dumped, expected = check_test_py_show_dir_and_out(
+        toy_root, cfg, work_dir, train.stdout, 'pascal_voc/mAP')
+    assert_same_detections(dumped['pred_instances'], expected)
 
 
 def test_maskanynet_upernet_dist_train_sh_then_test_py_show_dir_and_out(
@@ -137,19 +145,8 @@ def test_maskanynet_upernet_dist_train_sh_then_test_py_show_dir_and_out(
     assert 'Distributed training: True' in train.stdout
     assert 'MaskReuseSegDataPreprocessor' in train.stdout
     assert "type='mmmaskreuse.StopOnInvalidLossHook'" in train.stdout
-    checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
-    show_dir = work_dir / 'show'
-    out = work_dir / 'results.pkl'
-    test = run_tool(['test.py', cfg, checkpoint, '--work-dir', str(work_dir),
-                     '--show-dir', str(show_dir), '--out', str(out),
-                     *TEST_4], toy_root)
-    assert last_metric(test.stdout, 'mIoU') == last_metric(
-        train.stdout, 'mIoU')
-    drawn = [p for p in show_dir.rglob('*') if p.suffix in ('.jpg', '.png')]
-    assert len(drawn) == 4
-    dumped = load_results(out)[0]
-    expected = predict_in_process(cfg, checkpoint,
-                                  str(toy_root / dumped['img_path']))
+    dumped, expected = check_test_py_show_dir_and_out(
+        toy_root, cfg, work_dir, train.stdout, 'mIoU')
     assert torch.equal(dumped['pred_sem_seg']['data'],
                        expected.pred_sem_seg.data)
     # logits of the trained weights, not of the seeded initialisation's
