@@ -10,6 +10,7 @@ tier keeps its budget as features are added.
 import os
 import os.path as osp
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -124,13 +125,20 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def run_tool(args, cwd, timeout=900, env=None, check=True):
+def run_tool(args, cwd, timeout=900, env=None, check=True,
+             file_size_limit=None):
     """Run ``python tools/<args>`` (or a shell script) as a user would.
 
     The command runs in a process group of its own: on a timeout the whole
     group is killed (torchrun's workers included), so no process outlives
-    its test holding a port or a core.
+    its test holding a port or a core. ``file_size_limit`` (bytes) is
+    ``ulimit -f`` for the command: a larger write fails as on a full disk.
     """
+
+    def limit_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE,
+                           (file_size_limit, file_size_limit))
+
     full_env = dict(os.environ, PYTHON=sys.executable, **(env or {}))
     if args[0].endswith('.sh'):
         cmd = ['bash', osp.join(REPO, 'tools', args[0]), *args[1:]]
@@ -138,8 +146,8 @@ def run_tool(args, cwd, timeout=900, env=None, check=True):
         cmd = [sys.executable, osp.join(REPO, 'tools', args[0]), *args[1:]]
     with subprocess.Popen(
             cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
-            start_new_session=True) as process:
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            preexec_fn=limit_files if file_size_limit else None) as process:
         try:
             stdout, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

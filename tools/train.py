@@ -84,6 +84,24 @@ def stop_on_invalid_loss(cfg):
         ]
 
 
+def survive_kills(cfg):
+    """mmengine's checkpoint hook and epoch loop become their crash-safe
+    subclasses: a new checkpoint is complete before the oldest kept one is
+    deleted, SIGTERM saves the running iteration, and ``--resume`` continues
+    an epoch where that checkpoint left it."""
+    checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
+    if checkpoint_hook and checkpoint_hook.get('type') in (
+            'CheckpointHook', 'mmengine.CheckpointHook'):
+        checkpoint_hook.type = 'mmmaskreuse.SafeCheckpointHook'
+    loop = cfg.get('train_cfg')
+    if loop and loop.get('type') is None and loop.get('by_epoch'):
+        loop.pop('by_epoch')  # mmengine's shorthand for the epoch loop
+        loop.type = 'EpochBasedTrainLoop'
+    if loop and loop.get('type') in ('EpochBasedTrainLoop',
+                                     'mmengine.EpochBasedTrainLoop'):
+        loop.type = 'mmmaskreuse.ResumableEpochBasedTrainLoop'
+
+
 def main():
     parser, args = parse_args()
     if args.trust_checkpoint:
@@ -97,11 +115,7 @@ def main():
 
     set_work_dir(cfg, args.work_dir, args.config)
     stop_on_invalid_loss(cfg)
-    # a new checkpoint is complete before the oldest kept one is deleted
-    checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
-    if checkpoint_hook and checkpoint_hook.get('type') in (
-            'CheckpointHook', 'mmengine.CheckpointHook'):
-        checkpoint_hook.type = 'mmmaskreuse.SafeCheckpointHook'
+    survive_kills(cfg)
 
     if args.amp:
         if not torch.cuda.is_available():
@@ -151,8 +165,10 @@ def main():
         check_masked_pairing(runner.model)
     except ValueError as error:
         parser.error(f'{args.config}: {error}')
-    runner.train()
-    close_distributed()
+    try:
+        runner.train()
+    finally:
+        close_distributed()
 
 
 if __name__ == '__main__':

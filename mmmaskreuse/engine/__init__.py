@@ -2,6 +2,7 @@ from .checkpoint import TRUST_ENV, missing_weights  # re-registers the loader
 from .dist import (CPUDistributedDataParallel, close_distributed,
                    setup_cpu_distributed)
 from .hooks import StopOnInvalidLossHook
+from .loops import ResumableEpochBasedTrainLoop
 from .launch import (build_model, check_dataset_paths, load_config,
                      set_work_dir)
 from .saving import (AtomicLocalBackend, SafeCheckpointHook,
@@ -10,6 +11,7 @@ from .saving import (AtomicLocalBackend, SafeCheckpointHook,
 __all__ = [
     'TRUST_ENV', 'missing_weights', 'CPUDistributedDataParallel',
     'setup_cpu_distributed', 'close_distributed', 'StopOnInvalidLossHook',
-    'build_model', 'check_dataset_paths', 'load_config', 'set_work_dir',
+    'ResumableEpochBasedTrainLoop', 'build_model', 'check_dataset_paths',
+    'load_config', 'set_work_dir',
     'AtomicLocalBackend', 'SafeCheckpointHook', 'checkpoint_to_resume'
 ]

@@ -5,6 +5,9 @@
   backend): a checkpoint path either holds a complete file or none.
 * :class:`SafeCheckpointHook` deletes an old checkpoint (``max_keep_ckpts``)
   only after the new one is complete; mmengine's hook deletes it first.
+* :class:`SafeCheckpointHook` also turns a SIGTERM (what SLURM and cloud
+  schedulers send before they stop a job) into a checkpoint at the end of
+  the running iteration, then stops the run: ``--resume`` loses nothing.
 * :func:`checkpoint_to_resume` picks what ``--resume`` continues from: the
   file ``last_checkpoint`` names if it is complete, else the newest complete
   one (saying so), and refuses to start from scratch beside checkpoints it
@@ -13,16 +16,21 @@
 import glob
 import os
 import os.path as osp
+import signal
 import tempfile
+import threading
 import zipfile
 from collections import deque
 from typing import Optional, Tuple
 
-from mmengine.dist import is_main_process
+import torch
+from mmengine.dist import all_reduce, get_world_size, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
+from mmengine.runner import EpochBasedTrainLoop
 
 from mmmaskreuse.registry import HOOKS
+from .loops import BATCHES_DONE, ResumableEpochBasedTrainLoop
 
 
 class AtomicLocalBackend(LocalBackend):
@@ -53,13 +61,51 @@ class AtomicLocalBackend(LocalBackend):
 register_backend('local', AtomicLocalBackend, force=True, prefixes='')
 
 
+class _IgnoreSigterm:
+    """A loader's ``worker_init_fn`` that first makes the worker ignore
+    SIGTERM, then calls the loader's own (picklable, for any start method).
+
+    torch's loader workers exit on SIGTERM and the main process then raises
+    wherever it is (its SIGCHLD handler); schedulers signal every process of
+    a job, and torchrun a rank's whole process group. The main process
+    decides when to stop; a worker still exits once it is told to or its
+    parent is gone.
+    """
+
+    def __init__(self, init_fn=None):
+        self.init_fn = init_fn
+
+    def __call__(self, worker_id: int) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if self.init_fn is not None:
+            self.init_fn(worker_id)
+
+
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` that removes the oldest of
     ``max_keep_ckpts`` checkpoints only once the newest is written, so a
     run killed while saving keeps its previous checkpoint (with
     ``max_keep_ckpts=1`` mmengine's hook would have deleted it already).
-    Takes the same arguments."""
+    Takes the same arguments.
+
+    **Preemption.** While training, SIGTERM no longer kills the process at
+    once: the running iteration finishes, the hook saves
+    ``iter_{N}.pth`` (N iterations trained; ``last_checkpoint`` names it)
+    and the run exits with status 143 (128 + SIGTERM). All ranks of a
+    distributed run stop after the same iteration (a one-element
+    all-reduce per iteration). ``--resume`` then continues with iteration
+    N + 1; inside an epoch that needs :class:`ResumableEpochBasedTrainLoop`
+    (``tools/train.py`` uses it), mmengine's loop would restart the epoch.
+    The iteration must end within the scheduler's grace period (torchrun
+    forwards SIGTERM to its workers and kills them 30 s later; SLURM's
+    ``KillWait`` defaults to 30 s). The file stays beside the rotated ones
+    (``max_keep_ckpts`` does not count it). The train and val loaders'
+    workers ignore SIGTERM, so that a signal to every process of the job
+    stops the run the same way.
+    """
+
+    _stop_signal = None
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
@@ -67,6 +113,76 @@ class SafeCheckpointHook(CheckpointHook):
             # upstream's deque has maxlen=max_keep_ckpts and would drop an
             # id (never deleting its file) while one more is kept
             self.keep_ckpt_ids = deque(self.keep_ckpt_ids)
+        self._previous_handler = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGTERM,
+                                                   self._note_signal)
+        for loader in self._loaders(runner):
+            # no worker has started yet: loaders start them on first use
+            if not isinstance(loader.worker_init_fn, _IgnoreSigterm):
+                loader.worker_init_fn = _IgnoreSigterm(loader.worker_init_fn)
+
+    @staticmethod
+    def _loaders(runner):
+        """The train and val loaders that run worker processes."""
+        for loop in (runner.train_loop, getattr(runner, '_val_loop', None)):
+            loader = getattr(loop, 'dataloader', None)
+            if getattr(loader, 'num_workers', 0) > 0:
+                yield loader
+
+    def _note_signal(self, signum, frame) -> None:
+        self._stop_signal = signum
+
+    def after_train(self, runner) -> None:
+        super().after_train(runner)
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGTERM, self._previous_handler)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs=None) -> None:
+        super().after_train_iter(runner, batch_idx, data_batch, outputs)
+        stop = torch.tensor([0 if self._stop_signal is None else 1])
+        if get_world_size() > 1:  # one rank's signal stops every rank
+            all_reduce(stop, op='max')
+        if stop.item():
+            self._save_and_stop(runner, batch_idx)
+
+    def _save_and_stop(self, runner, batch_idx: int) -> None:
+        step = runner.iter + 1
+        loop = runner.train_loop
+        if isinstance(loop, EpochBasedTrainLoop):
+            runner.message_hub.update_info(BATCHES_DONE, batch_idx + 1)
+        path = self.file_backend.join_path(self.out_dir, f'iter_{step}.pth')
+        runner.save_checkpoint(
+            self.out_dir,
+            osp.basename(path),
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=dict(epoch=runner.epoch, iter=step),
+            by_epoch=False,
+            backend_args=self.backend_args)
+        if is_main_process():
+            with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
+                f.write(path)
+        runner.logger.warning(
+            f'SIGTERM: stopped after iteration {step} and saved {path}; '
+            '--resume continues from it')
+        if (isinstance(loop, EpochBasedTrainLoop)
+                and not isinstance(loop, ResumableEpochBasedTrainLoop)):
+            runner.logger.warning(
+                f'{type(loop).__name__} restarts an epoch on resume; use '
+                'mmmaskreuse.ResumableEpochBasedTrainLoop to continue it')
+        # workers that ignore SIGTERM would block the exit (multiprocessing
+        # terminates, then joins, daemonic children): end them as the loader
+        # does, a persistent one's now, the running epoch's when it unwinds
+        for loader in self._loaders(runner):
+            workers = getattr(loader, '_iterator', None)
+            if workers is not None:
+                workers._shutdown_workers()
+        raise SystemExit(128 + signal.SIGTERM)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         keep = self.max_keep_ckpts

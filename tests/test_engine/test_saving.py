@@ -1,6 +1,7 @@
 """Checkpoints survive a kill, a full disk or a preemption."""
 import errno
 import os
+import signal
 import time
 from types import SimpleNamespace
 
@@ -11,6 +12,15 @@ from mmengine.logging import MessageHub
 
 from mmmaskreuse.engine import (AtomicLocalBackend, SafeCheckpointHook,
                                 checkpoint_to_resume)
+from mmmaskreuse.engine import saving
+
+
+@pytest.fixture(autouse=True)
+def keep_sigterm_handler():
+    """The hook takes SIGTERM over in before_train; give it back."""
+    handler = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, handler)
 
 
 def test_local_writes_go_through_the_atomic_backend(tmp_path):
@@ -40,13 +50,15 @@ class _Runner(SimpleNamespace):
 
     def save_checkpoint(self, out_dir, filename, *args, **kwargs):
         self.present.append(sorted(os.listdir(out_dir)))
+        self.saved.append((filename, kwargs.get('meta')))
         torch.save(dict(state_dict={}), os.path.join(out_dir, filename))
 
 
 @pytest.mark.parametrize('keep', [1, 2])
 def test_the_oldest_checkpoint_goes_only_after_the_newest_is_written(
         tmp_path, keep):
-    runner = _Runner(work_dir=str(tmp_path), present=[],
+    runner = _Runner(work_dir=str(tmp_path), present=[], saved=[],
+                     train_loop=None,
                      message_hub=MessageHub.get_instance(f'save{keep}'),
                      logger=SimpleNamespace(info=print))
     hook = SafeCheckpointHook(interval=1, max_keep_ckpts=keep)
@@ -60,6 +72,46 @@ def test_the_oldest_checkpoint_goes_only_after_the_newest_is_written(
         f'epoch_{e}.pth' for e in range(3 - keep, 3)]
     assert runner.message_hub.get_info('keep_ckpt_ids') == list(
         range(4 - keep, 4))
+
+
+def _preempted_runner(tmp_path, name):
+    return _Runner(work_dir=str(tmp_path), present=[], saved=[], iter=6,
+                   epoch=1, train_loop=None,
+                   message_hub=MessageHub.get_instance(name),
+                   logger=SimpleNamespace(info=print, warning=print))
+
+
+def test_sigterm_saves_the_finished_iteration_then_stops(tmp_path):
+    runner = _preempted_runner(tmp_path, 'sigterm')
+    hook = SafeCheckpointHook(interval=1)
+    hook.before_train(runner)
+    hook.after_train_iter(runner, batch_idx=2)
+    assert runner.saved == []  # no signal: training goes on
+    os.kill(os.getpid(), signal.SIGTERM)  # handled: pytest lives on
+    with pytest.raises(SystemExit) as stop:
+        hook.after_train_iter(runner, batch_idx=2)
+    assert stop.value.code == 143
+    assert runner.saved == [('iter_7.pth', dict(epoch=1, iter=7))]
+    assert (tmp_path / 'last_checkpoint').read_text() == str(
+        tmp_path / 'iter_7.pth')
+    hook.after_train(runner)
+    assert signal.getsignal(signal.SIGTERM) is not hook._note_signal
+
+
+def test_a_sigterm_on_another_rank_stops_this_one_too(tmp_path, monkeypatch):
+    runner = _preempted_runner(tmp_path, 'sigterm-elsewhere')
+    hook = SafeCheckpointHook(interval=1)
+    hook.before_train(runner)
+
+    def another_rank_was_signalled(tensor, op):
+        assert op == 'max'
+        tensor.fill_(1)
+
+    monkeypatch.setattr(saving, 'get_world_size', lambda: 2)
+    monkeypatch.setattr(saving, 'all_reduce', another_rank_was_signalled)
+    with pytest.raises(SystemExit):
+        hook.after_train_iter(runner, batch_idx=2)
+    assert [name for name, _ in runner.saved] == ['iter_7.pth']
 
 
 def _checkpoints(tmp_path, *names, truncated=()):

@@ -51,37 +51,59 @@ def _state_dict(path):
                       weights_only=False)['state_dict']
 
 
+# deterministic training: no flips, no loader workers, the sampler's seeded
+# shuffle; 4 iterations of 16 per epoch, a checkpoint each
+DETERMINISTIC = ['train_dataloader.dataset.indices=64',
+                 'train_dataloader.batch_size=16',
+                 'train_dataloader.dataset.pipeline.1.prob=0.0',
+                 'train_dataloader.num_workers=0',
+                 'train_dataloader.persistent_workers=False',
+                 'train_cfg.max_epochs=4', 'train_cfg.val_begin=100',
+                 'default_hooks.checkpoint.interval=1',
+                 'default_hooks.checkpoint.max_keep_ckpts=4',
+                 'default_hooks.logger.interval=1']
+
+
+def trained_batches(log):
+    """(epoch, batch) of every training iteration a log shows."""
+    return [(int(e), int(b)) for e, b in re.findall(
+        r'Epoch\(train\)\s+\[(\d+)\]\[\s*(\d+)/\d+\]', log)]
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(toy_root):
+    """The work dir of a 4-epoch run that nothing interrupted."""
+    work_dir = toy_root / 'work_dirs' / 'uninterrupted'
+    run_tool(['train.py', CLS, '--work-dir', str(work_dir), '--cfg-options',
+              *DETERMINISTIC], toy_root)
+    return work_dir
+
+
+def assert_same_weights(path, expected_path):
+    final, expected = _state_dict(path), _state_dict(expected_path)
+    assert final.keys() == expected.keys()
+    for key in expected:
+        assert torch.allclose(final[key].float(), expected[key].float(),
+                              rtol=1e-4, atol=1e-6), key
+
+
 def test_train_py_resume_after_a_kill_ends_with_the_uninterrupted_weights(
-        toy_root):
+        toy_root, uninterrupted):
     """A run killed after saving epoch 3 but before updating
     ``last_checkpoint`` (still naming epoch 2), while saving epoch 4 (a
     partial temporary file), is resumed with ``--resume``: it follows
     ``last_checkpoint`` and ends with the weights of the run that was never
     interrupted."""
-    # deterministic training: no flips, no loader workers, the sampler's
-    # seeded shuffle; 4 iterations of 16 per epoch, a checkpoint each
-    options = ['--cfg-options', 'train_dataloader.dataset.indices=64',
-               'train_dataloader.batch_size=16',
-               'train_dataloader.dataset.pipeline.1.prob=0.0',
-               'train_dataloader.num_workers=0',
-               'train_dataloader.persistent_workers=False',
-               'train_cfg.max_epochs=4', 'train_cfg.val_begin=100',
-               'default_hooks.checkpoint.interval=1',
-               'default_hooks.checkpoint.max_keep_ckpts=4']
-    reference_dir = toy_root / 'work_dirs' / 'uninterrupted'
-    run_tool(['train.py', CLS, '--work-dir', str(reference_dir), *options],
-             toy_root)
-
     work_dir = toy_root / 'work_dirs' / 'resume'
     work_dir.mkdir(parents=True)
     for epoch in (1, 2, 3):
-        shutil.copy(reference_dir / f'epoch_{epoch}.pth', work_dir)
-    saved = (reference_dir / 'epoch_4.pth').read_bytes()
+        shutil.copy(uninterrupted / f'epoch_{epoch}.pth', work_dir)
+    saved = (uninterrupted / 'epoch_4.pth').read_bytes()
     (work_dir / '.epoch_4.pth.x1y2.part').write_bytes(saved[:len(saved) // 2])
     (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_2.pth'))
 
     proc = run_tool(['train.py', CLS, '--work-dir', str(work_dir),
-                     '--resume', *options], toy_root)
+                     '--resume', '--cfg-options', *DETERMINISTIC], toy_root)
     assert (f'resuming from {work_dir / "epoch_2.pth"} (last_checkpoint)'
             in proc.stdout)
     assert f'Load checkpoint from {work_dir / "epoch_2.pth"}' in proc.stdout
@@ -89,12 +111,79 @@ def test_train_py_resume_after_a_kill_ends_with_the_uninterrupted_weights(
     epochs = {int(e) for e in re.findall(r'Epoch\(train\)\s+\[(\d+)\]',
                                          proc.stdout)}
     assert epochs == {3, 4}
-    final = _state_dict(work_dir / 'epoch_4.pth')
-    expected = _state_dict(reference_dir / 'epoch_4.pth')
-    assert final.keys() == expected.keys()
-    for key in expected:
-        assert torch.allclose(final[key].float(), expected[key].float(),
-                              rtol=1e-4, atol=1e-6), key
+    assert_same_weights(work_dir / 'epoch_4.pth',
+                        uninterrupted / 'epoch_4.pth')
+
+
+SIGTERM_HOOK = """
+import os
+import signal
+
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+
+@HOOKS.register_module()
+class SigtermDuring(Hook):
+    \"\"\"Sends this process SIGTERM as iteration ``iteration`` starts, as a
+    scheduler would while it runs.\"\"\"
+
+    def __init__(self, iteration):
+        self.iteration = iteration
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == self.iteration:
+            os.kill(os.getpid(), signal.SIGTERM)
+"""
+
+
+def test_sigterm_then_a_full_disk_then_resume_lose_no_iteration(
+        toy_root, uninterrupted, tmp_path):
+    """A SIGTERM during the 7th iteration (3rd of epoch 2) saves that
+    iteration and stops (143); ``--resume`` under a full disk (``ulimit
+    -f``) trains on, fails to write epoch 2 and says so, keeping every
+    earlier checkpoint; a later ``--resume``, beside a part file a kill
+    during that save would leave, continues epoch 2 after its 3rd batch and
+    ends with the weights of the run that was never interrupted."""
+    (tmp_path / 'sigterm_during.py').write_text(SIGTERM_HOOK)
+    leaf = tmp_path / 'sigterm_cls.py'
+    leaf.write_text(
+        f'_base_ = [{CLS!r}]\n'
+        "custom_imports = dict(imports=['mmmaskreuse', 'sigterm_during'], "
+        'allow_failed_imports=False)\n'
+        "custom_hooks = [dict(type='SigtermDuring', iteration=6)]\n")
+    work_dir = toy_root / 'work_dirs' / 'preempted'
+    args = ['--work-dir', str(work_dir), '--cfg-options', *DETERMINISTIC]
+
+    proc = run_tool(['train.py', str(leaf), *args], toy_root, check=False,
+                    env=dict(PYTHONPATH=str(tmp_path)))
+    assert proc.returncode == 143, proc.stdout[-3000:]
+    saved = work_dir / 'iter_7.pth'
+    assert f'SIGTERM: stopped after iteration 7 and saved {saved}' in (
+        proc.stdout)
+    assert (work_dir / 'last_checkpoint').read_text() == str(saved)
+    assert trained_batches(proc.stdout)[-1] == (2, 3)
+
+    # a checkpoint is ~0.5 MB: the log fits under 300 kB, epoch_2.pth not
+    full_disk = run_tool(['train.py', CLS, *args, '--resume'], toy_root,
+                         check=False, file_size_limit=300_000)
+    assert full_disk.returncode != 0
+    assert 'File too large' in full_disk.stdout, full_disk.stdout[-3000:]
+    assert trained_batches(full_disk.stdout) == [(2, 4)]
+    assert sorted(p.name for p in work_dir.iterdir() if p.suffix == '.pth'
+                  ) == ['epoch_1.pth', 'iter_7.pth']
+    assert not list(work_dir.glob('.*.part'))
+    assert (work_dir / 'last_checkpoint').read_text() == str(saved)
+
+    (work_dir / '.epoch_2.pth.k1l2.part').write_bytes(
+        (uninterrupted / 'epoch_2.pth').read_bytes()[:1000])
+    proc = run_tool(['train.py', CLS, *args, '--resume'], toy_root)
+    assert f'resuming from {saved} (last_checkpoint)' in proc.stdout
+    assert 'resuming epoch 2 after its batch 3 of 4' in proc.stdout
+    assert trained_batches(proc.stdout) == [(2, 4)] + [
+        (epoch, batch) for epoch in (3, 4) for batch in (1, 2, 3, 4)]
+    assert_same_weights(work_dir / 'epoch_4.pth',
+                        uninterrupted / 'epoch_4.pth')
 
 
 @pytest.fixture(scope='module')

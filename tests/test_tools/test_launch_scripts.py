@@ -1,13 +1,19 @@
 """The launch scripts pass what they are given through unchanged, hand
 signals to the launcher they start, and name a busy port; checked with a
-stand-in interpreter and ``srun`` that record what they receive."""
+stand-in interpreter and ``srun`` that record what they receive. A SIGTERM
+to a real two-process ``dist_train.sh`` run saves and leaves nothing
+behind."""
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 
-from tests.conftest import REPO, config
+import torch
+
+from tests.conftest import REPO, config, free_port
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
 # --cfg-options with brackets (a glob pattern to an unquoting shell) and a
@@ -96,3 +102,83 @@ def test_dist_train_names_a_busy_port(tmp_path):
         proc = run_script('dist_train.sh', [CLS, '2'], tmp_path, env)
     assert proc.returncode == 2
     assert f'port {port} is in use; set PORT to a free port' in proc.stdout
+
+
+def _descendants(pid):
+    """Every process below ``pid`` (torchrun's ranks and their loader
+    workers, which run in sessions of their own)."""
+    children = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open(f'/proc/{entry}/stat') as f:
+                    ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found.update(below)
+        todo += below
+    return found
+
+
+def _alive(pid):
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+def test_sigterm_to_dist_train_sh_saves_and_leaves_nothing_behind(
+        toy_root, tmp_path):
+    """A scheduler's SIGTERM to ``dist_train.sh`` (2 processes, 2 loader
+    workers each) while it trains: both ranks stop after the same iteration,
+    which is saved; no process outlives the launch and its port is free."""
+    port = free_port()
+    env = dict(os.environ, PORT=str(port), PYTHON=sys.executable)
+    work_dir = tmp_path / 'work'
+    process = subprocess.Popen(
+        ['bash', os.path.join(REPO, 'tools', 'dist_train.sh'), CLS, '2',
+         '--work-dir', str(work_dir), '--cfg-options',
+         'train_cfg.max_epochs=50', 'train_dataloader.batch_size=2',
+         'default_hooks.logger.interval=1'],
+        cwd=toy_root, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    log = []
+    try:
+        for line in process.stdout:
+            log.append(line)
+            if 'Epoch(train)' in line:  # training: iterations are running
+                break
+        everything = _descendants(process.pid)
+        assert 'Epoch(train)' in log[-1], ''.join(log)[-3000:]
+        assert len(everything) >= 2 * 3, everything  # 2 ranks + workers
+        process.send_signal(signal.SIGTERM)
+        signalled = time.time()
+        log += process.stdout.readlines()
+        process.wait(timeout=60)
+        # the ranks exit on their own, long before torchrun's SIGKILL (30 s)
+        assert time.time() - signalled < 25
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    log = ''.join(log)
+    assert process.returncode != 0
+    stops = re.findall(r'SIGTERM: stopped after iteration (\d+) and saved '
+                       r'(\S+);', log)
+    assert len(stops) == 1, log[-3000:]  # rank 0 logs
+    step, saved = stops[0]
+    assert saved == str(work_dir / f'iter_{step}.pth')
+    assert torch.load(saved, map_location='cpu',
+                      weights_only=False)['meta']['iter'] == int(step)
+    assert (work_dir / 'last_checkpoint').read_text() == saved
+    deadline = time.time() + 10
+    while any(_alive(pid) for pid in everything) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in everything if _alive(pid)]
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', port))  # EADDRINUSE if anything held it

@@ -10,6 +10,8 @@
 # mmcv 2.1.0 has no wheel for torch 2.13, so it is compiled once with its ops
 # (~9 min on 2 cores) and the wheel is cached, keyed by python/torch/mmcv.
 # A second run on a set-up machine only checks the stamp and the imports.
+# Installs sharing the cache take turns on it (a lock file in it), and a
+# cached wheel that is not a complete zip is built again, not installed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."  # the repository root
 
@@ -24,7 +26,8 @@ MMCV=2.1.0
 STACK="torch===$TORCH torchvision==$TORCHVISION mmcv==$MMCV mmengine==0.10.7 \
 mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 ftfy regex pytest pytest-cov"
 STAMP="$VENV/.mmmaskreuse-stack"
-PIP="$VENV/bin/pip --disable-pip-version-check"
+# an array, so that a VENV path with a space stays one word
+PIP=("$VENV/bin/pip" --disable-pip-version-check)
 
 check_imports() {
     "$VENV/bin/python" - <<'PY'
@@ -35,33 +38,73 @@ print(f'mmmaskreuse {mmmaskreuse.__version__} ready '
 PY
 }
 
+wheel_ok() {  # a complete zip whose every member reads back with its CRC
+    "$VENV/bin/python" -c 'import sys, zipfile
+sys.exit(zipfile.ZipFile(sys.argv[1]).testzip() is not None)' "$1" 2>/dev/null
+}
+
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STACK" ] && check_imports 2>/dev/null; then
     exit 0
 fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-$PIP install -q "torch===$TORCH" "torchvision==$TORCHVISION"
+"${PIP[@]}" install -q "torch===$TORCH" "torchvision==$TORCHVISION"
 # mmcv's setup.py and mmengine's `mmdet::` config lookup use pkg_resources:
 # keep a setuptools that has it. pip warns that torch asks for >=77; torch
 # only needs it to build C++ extensions, which mmcv's build covers here.
-$PIP install -q "setuptools<70" wheel
+"${PIP[@]}" install -q "setuptools<70" wheel
 
 PYTAG=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
 DEVICE=$("$VENV/bin/python" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
 WHEELS="$CACHE/wheels/$PYTAG-torch$TORCH-mmcv$MMCV-$DEVICE"
-if ! ls "$WHEELS"/mmcv-$MMCV-*.whl >/dev/null 2>&1; then
+
+# The wheel cache is shared by every clone on the machine: one install at a
+# time builds, checks and installs from it (the rest touches only this
+# clone's venv). The lock is on an open file: it ends with the script.
+mkdir -p "$CACHE"
+LOCK="$CACHE/.lock"
+if command -v flock >/dev/null; then
+    exec {lock_fd}>"$LOCK"
+    if ! flock -n "$lock_fd"; then
+        echo "waiting for another install using the wheel cache $CACHE" \
+            "(lock $LOCK)"
+        flock "$lock_fd"
+    fi
+else
+    echo "warning: flock (util-linux) not found: using the wheel cache" \
+        "$CACHE without a lock; do not run two installs at once" >&2
+fi
+
+shopt -s nullglob
+for whl in "$WHEELS"/mmcv-"$MMCV"-*.whl; do
+    if ! wheel_ok "$whl"; then
+        echo "cached wheel $whl is incomplete or corrupt (an interrupted" \
+            "build or copy?): removing it and building it again"
+        rm -f "$whl"
+    fi
+done
+cached=("$WHEELS"/mmcv-"$MMCV"-*.whl)
+if [ ${#cached[@]} -eq 0 ]; then
     echo "building mmcv $MMCV with ops into $WHEELS (about 9 min on 2 cores)"
+    # what an interrupted build left there is never moved into the cache
+    rm -rf "$WHEELS.partial"
     mkdir -p "$WHEELS"
     MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-        $PIP wheel -q --no-build-isolation --no-deps "mmcv==$MMCV" \
+        "${PIP[@]}" wheel -q --no-build-isolation --no-deps "mmcv==$MMCV" \
         -w "$WHEELS.partial"
-    mv "$WHEELS.partial"/mmcv-*.whl "$WHEELS"/ && rmdir "$WHEELS.partial"
+    mv "$WHEELS.partial"/mmcv-*.whl "$WHEELS"/
+    rmdir "$WHEELS.partial"
+    cached=("$WHEELS"/mmcv-"$MMCV"-*.whl)
 fi
-$PIP install -q --no-deps "$WHEELS"/mmcv-$MMCV-*.whl
+shopt -u nullglob
+"${PIP[@]}" install -q --no-deps "${cached[@]}"
+if [ -n "${lock_fd-}" ]; then
+    exec {lock_fd}>&-  # the cache is free for the next install
+fi
 # mmcv's runtime requirements, then the rest of the stack
-$PIP install -q addict packaging Pillow pyyaml yapf opencv-python \
+"${PIP[@]}" install -q addict packaging Pillow pyyaml yapf opencv-python \
     mmengine==0.10.7 mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 \
     ftfy regex pytest pytest-cov
-$PIP install -q --no-deps -e .
+"${PIP[@]}" install -q --no-deps -e .
 check_imports
 echo "$STACK" > "$STAMP"
