@@ -6,7 +6,10 @@ mmengine 0.10.7 assumes an accelerator in two places: ``init_dist`` calls
 The tools call :func:`setup_cpu_distributed` before building the Runner: it
 opens the gloo process group itself (so mmengine skips ``init_dist``) and
 points ``model_wrapper_cfg`` at :class:`CPUDistributedDataParallel`, which
-drops ``device_ids``. Nothing changes on machines with CUDA.
+drops ``device_ids``. With CUDA, only ``--launcher slurm`` changes: mmengine's
+SLURM path runs ``scontrol`` through a shell with ``SLURM_NODELIST`` pasted
+in, so the tools fill torch's variables themselves (no shell) and hand
+mmengine the ``pytorch`` launcher.
 """
 import os
 import subprocess
@@ -105,6 +108,10 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     Returns:
         bool: True if a gloo process group was opened.
     """
+    if launcher == 'slurm' and torch.cuda.is_available():
+        _export_torch_env(launcher)
+        cfg.launcher = 'pytorch'  # mmengine reads the variables just set
+        return False
     if launcher == 'none' or torch.cuda.is_available():
         return False
     if launcher not in _LAUNCHER_RANK_ENV:

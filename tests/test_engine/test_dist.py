@@ -112,6 +112,22 @@ def test_slurm_node_list_reaches_scontrol_as_one_argument(
     assert os.environ['MASTER_PORT'] == str(29500 + 123456 % 10000)
 
 
+def test_slurm_with_cuda_never_reaches_mmengines_shell(monkeypatch,
+                                                       tmp_path):
+    """mmengine's own SLURM path would run ``scontrol show hostname
+    {SLURM_NODELIST}`` through a shell: with CUDA the launcher handed to
+    mmengine becomes ``pytorch`` over variables filled without a shell."""
+    hostile = f'x; touch {tmp_path / "owned"} #'
+    _slurm_env(monkeypatch, tmp_path, hostile, 'echo node7\n')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    cfg = Config(dict(launcher='slurm'))
+    assert setup_cpu_distributed(cfg, 'slurm') is False
+    assert cfg.launcher == 'pytorch'
+    assert (os.environ['RANK'], os.environ['WORLD_SIZE'],
+            os.environ['MASTER_ADDR']) == ('0', '2', 'node7')
+    assert not (tmp_path / 'owned').exists()
+
+
 @pytest.mark.parametrize('scontrol,node_list,message', [
     (None, 'node[1-2]', 'scontrol is not on PATH'),
     ('echo "invalid hostlist" >&2\nexit 1\n', 'node[1-',
