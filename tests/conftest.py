@@ -7,6 +7,7 @@ learns. A fast-tier test whose setup or body runs longer than
 ``MMMASKREUSE_FAST_TEST_LIMIT`` seconds (default 60) fails, so the fast
 tier keeps its budget as features are added.
 """
+import http.server
 import os
 import os.path as osp
 import re
@@ -15,6 +16,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+from contextlib import contextmanager
+from functools import partial
 from types import SimpleNamespace
 
 import pytest
@@ -115,6 +119,22 @@ def predict_in_process(config_path, checkpoint, img_path):
         data = pseudo_collate([pipeline(dict(img_path=img_path, img_id=0))])
     with torch.no_grad():
         return model.test_step(data)[0]
+
+
+@contextmanager
+def serve_over_http(folder):
+    """The files of ``folder`` at ``http://127.0.0.1:PORT/`` (yielded), as a
+    model zoo serves checkpoints."""
+    handler = partial(http.server.SimpleHTTPRequestHandler,
+                      directory=str(folder))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f'http://127.0.0.1:{server.server_address[1]}'
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port():

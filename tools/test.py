@@ -120,7 +120,8 @@ def main():
         os.environ[TRUST_ENV] = '1'
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, got {args.out}')
-    if not osp.isfile(args.checkpoint):
+    # a URL (http://, torchvision://, ...) is mmengine's loaders' to read
+    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
         parser.error(f'checkpoint not found: {args.checkpoint}')
     try:
         cfg = load_config(args.config, args.cfg_options)

@@ -150,7 +150,7 @@ def main():
             cfg.resume = True
             cfg.load_from = checkpoint
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
+        if '://' not in args.resume and not osp.isfile(args.resume):
             parser.error(f'--resume checkpoint not found: {args.resume}')
         cfg.resume = True
         cfg.load_from = args.resume

@@ -1,4 +1,4 @@
-"""Safe local checkpoint loading on torch >= 2.6.
+"""Safe checkpoint loading on torch >= 2.6, local and remote.
 
 mmengine 0.10.7 calls ``torch.load(filename, map_location=...)``. Since torch
 2.6 that call defaults to ``weights_only=True``, which refuses the
@@ -14,14 +14,21 @@ restricted to the history buffer's statistics methods (how it pickles
 them). A file that needs anything else,
 e.g. a pickle that would run a command, is refused with an error naming it.
 
+Remote schemes need the same care: mmengine's ``http(s)://`` loader (and
+``torchvision://``, ``open-mmlab://``, ``mmcls://``, which go through it)
+calls ``torch.hub.load_state_dict_from_url``, which unpickles fully by
+default. Those loaders are wrapped so that every ``torch.load`` inside them
+is a safe one (torch's ``TORCH_FORCE_WEIGHTS_ONLY_LOAD``) with the same
+allow-list; downloading and caching stay mmengine's.
+
 A full unpickle runs only when asked for: ``MMMASKREUSE_TRUST_CHECKPOINTS=1``
 (the tools' ``--trust-checkpoint`` sets it). Only do that for files you
-trust: unpickling can run any code. Remote schemes (``http://``, ``s3://``
-...) are left as they are.
+trust: unpickling can run any code.
 """
 import os
 import os.path as osp
 import pickle
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -68,6 +75,36 @@ def trusts_checkpoints() -> bool:
     return os.environ.get(TRUST_ENV) == '1'
 
 
+@contextmanager
+def _refusing_unsafe(filename: str, force: bool = False):
+    """Safe ``torch.load`` calls inside, with :data:`SAFE_GLOBALS` allowed;
+    a refused object becomes an error naming ``filename``. ``force``: also
+    those that pass ``weights_only=False`` (third-party loaders)."""
+    forced = os.environ.get('TORCH_FORCE_WEIGHTS_ONLY_LOAD')
+    if force:
+        os.environ['TORCH_FORCE_WEIGHTS_ONLY_LOAD'] = '1'
+    try:
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            yield
+    except pickle.UnpicklingError as error:
+        # torch's message: a generic paragraph, the object it refused,
+        # pointers to its docs and tracker
+        lines = [line.strip() for line in str(error).splitlines()]
+        reason = ' '.join(
+            line for line in lines[1:] if line and not line.startswith(
+                ('Check the documentation', 'Please file an issue')))
+        raise RuntimeError(
+            f'refusing to unpickle {filename}: it holds objects an mmengine '
+            f'checkpoint does not ({reason}). Unpickling it could run '
+            'code. If you trust the file, pass --trust-checkpoint to the '
+            f'tools (or set {TRUST_ENV}=1).') from None
+    finally:
+        if force and forced is None:
+            os.environ.pop('TORCH_FORCE_WEIGHTS_ONLY_LOAD')
+        elif force:
+            os.environ['TORCH_FORCE_WEIGHTS_ONLY_LOAD'] = forced
+
+
 def load_from_local(filename: str, map_location=None) -> dict:
     """Load a checkpoint from a local path, safely unless trusted.
 
@@ -89,26 +126,35 @@ def load_from_local(filename: str, map_location=None) -> dict:
     if trusts_checkpoints():
         return torch.load(filename, map_location=map_location,
                           weights_only=False)
-    try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
-    except pickle.UnpicklingError as error:
-        # torch's message: a generic paragraph, the object it refused,
-        # pointers to its docs and tracker
-        lines = [line.strip() for line in str(error).splitlines()]
-        reason = ' '.join(
-            line for line in lines[1:] if line and not line.startswith(
-                ('Check the documentation', 'Please file an issue')))
-        raise RuntimeError(
-            f'refusing to unpickle {filename}: it holds objects an mmengine '
-            f'checkpoint does not ({reason}). Unpickling it could run '
-            'code. If you trust the file, pass --trust-checkpoint to the '
-            f'tools (or set {TRUST_ENV}=1).') from None
+    with _refusing_unsafe(filename):
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
 
 
 CheckpointLoader.register_scheme(prefixes='', loader=load_from_local,
                                  force=True)
+
+
+def _safe_remote(prefixes):
+    """Re-register mmengine's loader of ``prefixes`` so that it loads
+    safely unless trusted."""
+    upstream = CheckpointLoader._schemes[prefixes[0]]
+
+    def load_safely(filename, map_location=None):
+        if trusts_checkpoints():
+            return upstream(filename, map_location=map_location)
+        with _refusing_unsafe(filename, force=True):
+            return upstream(filename, map_location=map_location)
+
+    load_safely.__doc__ = (f'mmengine\'s {upstream.__name__}, loading '
+                           'safely unless trusted.')
+    CheckpointLoader.register_scheme(prefixes=prefixes, loader=load_safely,
+                                     force=True)
+
+
+for _prefixes in (('http://', 'https://'), ('modelzoo://', 'torchvision://'),
+                  ('open-mmlab://', 'openmmlab://'), ('mmcls://', )):
+    _safe_remote(_prefixes)
 
 
 def missing_weights(model, filename: str) -> list:
@@ -119,7 +165,8 @@ def missing_weights(model, filename: str) -> list:
 
     Args:
         model (nn.Module): The model the Runner built.
-        filename (str): Local checkpoint path.
+        filename (str): Checkpoint path or URL (any scheme mmengine's
+            ``CheckpointLoader`` reads).
 
     Returns:
         list[str]: Missing keys, in the model's order; empty when the
@@ -128,7 +175,7 @@ def missing_weights(model, filename: str) -> list:
     from mmengine.model import BaseTTAModel, is_model_wrapper
     if is_model_wrapper(model) or isinstance(model, BaseTTAModel):
         model = model.module
-    checkpoint = load_from_local(filename, map_location='cpu')
+    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint)
     keys = {key[len('module.'):] if key.startswith('module.') else key
             for key in state}

@@ -61,26 +61,6 @@ class AtomicLocalBackend(LocalBackend):
 register_backend('local', AtomicLocalBackend, force=True, prefixes='')
 
 
-class _IgnoreSigterm:
-    """A loader's ``worker_init_fn`` that first makes the worker ignore
-    SIGTERM, then calls the loader's own (picklable, for any start method).
-
-    torch's loader workers exit on SIGTERM and the main process then raises
-    wherever it is (its SIGCHLD handler); schedulers signal every process of
-    a job, and torchrun a rank's whole process group. The main process
-    decides when to stop; a worker still exits once it is told to or its
-    parent is gone.
-    """
-
-    def __init__(self, init_fn=None):
-        self.init_fn = init_fn
-
-    def __call__(self, worker_id: int) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if self.init_fn is not None:
-            self.init_fn(worker_id)
-
-
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` that removes the oldest of
@@ -100,9 +80,13 @@ class SafeCheckpointHook(CheckpointHook):
     The iteration must end within the scheduler's grace period (torchrun
     forwards SIGTERM to its workers and kills them 30 s later; SLURM's
     ``KillWait`` defaults to 30 s). The file stays beside the rotated ones
-    (``max_keep_ckpts`` does not count it). The train and val loaders'
-    workers ignore SIGTERM, so that a signal to every process of the job
-    stops the run the same way.
+    (``max_keep_ckpts`` does not count it).
+
+    Loader workers: a scheduler (or torchrun) signals a rank's whole process
+    group, and torch's workers exit on SIGTERM; the main process would then
+    raise from its SIGCHLD handler, wherever it is. Once SIGTERM has come,
+    the running iteration needs no more data, so worker deaths are no longer
+    errors (SIGCHLD goes back to its default).
     """
 
     _stop_signal = None
@@ -117,21 +101,11 @@ class SafeCheckpointHook(CheckpointHook):
         if threading.current_thread() is threading.main_thread():
             self._previous_handler = signal.signal(signal.SIGTERM,
                                                    self._note_signal)
-        for loader in self._loaders(runner):
-            # no worker has started yet: loaders start them on first use
-            if not isinstance(loader.worker_init_fn, _IgnoreSigterm):
-                loader.worker_init_fn = _IgnoreSigterm(loader.worker_init_fn)
-
-    @staticmethod
-    def _loaders(runner):
-        """The train and val loaders that run worker processes."""
-        for loop in (runner.train_loop, getattr(runner, '_val_loop', None)):
-            loader = getattr(loop, 'dataloader', None)
-            if getattr(loader, 'num_workers', 0) > 0:
-                yield loader
 
     def _note_signal(self, signum, frame) -> None:
         self._stop_signal = signum
+        # the same signal is ending this rank's loader workers: expected now
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
     def after_train(self, runner) -> None:
         super().after_train(runner)
@@ -175,13 +149,6 @@ class SafeCheckpointHook(CheckpointHook):
             runner.logger.warning(
                 f'{type(loop).__name__} restarts an epoch on resume; use '
                 'mmmaskreuse.ResumableEpochBasedTrainLoop to continue it')
-        # workers that ignore SIGTERM would block the exit (multiprocessing
-        # terminates, then joins, daemonic children): end them as the loader
-        # does, a persistent one's now, the running epoch's when it unwinds
-        for loader in self._loaders(runner):
-            workers = getattr(loader, '_iterator', None)
-            if workers is not None:
-                workers._shutdown_workers()
         raise SystemExit(128 + signal.SIGTERM)
 
     def _save_checkpoint_with_step(self, runner, step, meta):

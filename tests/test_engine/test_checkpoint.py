@@ -9,6 +9,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmmaskreuse.engine import TRUST_ENV, missing_weights
 from mmmaskreuse.engine.checkpoint import _history_buffer_getattr
+from tests.conftest import serve_over_http
 
 
 def _runner_like_checkpoint(path):
@@ -70,6 +71,27 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv(TRUST_ENV, '1')
     _load_checkpoint(path)
     assert marker.exists()
+
+
+def test_checkpoints_over_http_load_as_safely_as_local_ones(
+        tmp_path, monkeypatch):
+    """mmengine's http(s) loader unpickles fully through torch.hub: ours
+    loads a training checkpoint and refuses one that would run code."""
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    served = tmp_path / 'zoo'
+    served.mkdir()
+    _runner_like_checkpoint(served / 'epoch_3.pth')
+    marker = tmp_path / 'ran'
+    hostile_checkpoint(served / 'evil.pth', marker)
+    with serve_over_http(served) as url:
+        checkpoint = _load_checkpoint(f'{url}/epoch_3.pth')
+        assert checkpoint['meta']['epoch'] == 3
+        with pytest.raises(RuntimeError,
+                           match=f'refusing to unpickle {url}/evil.pth'):
+            _load_checkpoint(f'{url}/evil.pth')
+    assert not marker.exists()
+    assert 'TORCH_FORCE_WEIGHTS_ONLY_LOAD' not in os.environ
 
 
 def test_getattr_is_allowed_on_the_history_buffer_statistics_only():

@@ -17,10 +17,13 @@ from mmmaskreuse.engine import saving
 
 @pytest.fixture(autouse=True)
 def keep_sigterm_handler():
-    """The hook takes SIGTERM over in before_train; give it back."""
-    handler = signal.getsignal(signal.SIGTERM)
+    """The hook takes SIGTERM over in before_train (and SIGCHLD when the
+    signal comes); give them back."""
+    handlers = {sig: signal.getsignal(sig)
+                for sig in (signal.SIGTERM, signal.SIGCHLD)}
     yield
-    signal.signal(signal.SIGTERM, handler)
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
 
 
 def test_local_writes_go_through_the_atomic_backend(tmp_path):

@@ -1,5 +1,6 @@
 """The README's demo (MaskAnyNet), its vanilla twin, and an interrupted run
 resumed, through the tools."""
+import os.path as osp
 import pickle
 import re
 import shutil
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 from tests.conftest import (config, last_metric, predict_in_process,
-                            run_make_demo, run_tool)
+                            run_make_demo, run_tool, serve_over_http)
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
 DEMO = config('maskanynet/toy/resnet18_toy_cls.py')
@@ -27,13 +28,20 @@ def test_make_demo_trains_then_tests_with_the_checkpoint(trained_classifier):
 
 
 def test_test_py_out_and_show_dir_hold_the_checkpoint_predictions(
-        toy_root, trained_classifier):
+        toy_root, trained_classifier, tmp_path):
+    """test.py of a checkpoint at a URL, as in a model zoo."""
     out = toy_root / 'cls_results.pkl'
     show_dir = toy_root / 'cls_show'
-    run_tool(['test.py', DEMO, trained_classifier.checkpoint, '--work-dir',
-              str(trained_classifier.work_dir), '--out', str(out),
-              '--show-dir', str(show_dir), '--cfg-options',
-              'test_dataloader.dataset.indices=4'], toy_root)
+    checkpoint = trained_classifier.checkpoint
+    with serve_over_http(osp.dirname(checkpoint)) as url:
+        run_tool(['test.py', DEMO, f'{url}/{osp.basename(checkpoint)}',
+                  '--work-dir', str(trained_classifier.work_dir), '--out',
+                  str(out), '--show-dir', str(show_dir), '--cfg-options',
+                  'test_dataloader.dataset.indices=4'], toy_root,
+                 env=dict(TORCH_HOME=str(tmp_path)))
+    # downloaded as torch.hub does
+    assert (tmp_path / 'hub' / 'checkpoints' /
+            osp.basename(checkpoint)).is_file()
     with open(out, 'rb') as f:
         results = pickle.load(f)
     assert len(results) == 4
