@@ -1,6 +1,9 @@
+import copy
+
 import pytest
 import torch
-from mmpretrain.models.backbones import ResNet, SwinTransformer
+from mmpretrain.models.backbones import (ResNet, SwinTransformer,
+                                         VisionTransformer)
 
 from mmmaskreuse.masking import MaskReuse
 from mmmaskreuse.models import (FeatureAlignment, MaskResNet,
@@ -15,12 +18,21 @@ def masked_pair(images):
     return MaskReuse(dict(type='CombinedMask', mask_ratio=0.25))(images)
 
 
-@pytest.mark.parametrize('depth', [18, 50])
-def test_masking_off_and_reuse_off_equals_mmpretrain_resnet(depth):
+@pytest.mark.parametrize('depth,fusion,reuse_at_test', [
+    (18, 'add', 'off'), (50, 'add', 'off'), (18, 'residual', 'off'),
+    (50, 'residual', 'downsample')])
+def test_an_untrained_fusion_leaves_mmpretrain_resnet_unchanged(
+        depth, fusion, reuse_at_test):
+    """``add`` with the branch off, and ``residual`` (its alignment's last
+    norm starts at zero) even with the branch on: the upstream ResNet's
+    outputs exactly, from its weights."""
     torch.manual_seed(0)
     resnet = ResNet(depth, out_indices=(0, 1, 2, 3))
+    resnet.init_weights()
     resnet.eval()
-    model = MaskResNet(depth, out_indices=(0, 1, 2, 3), reuse_at_test='off')
+    model = MaskResNet(depth, out_indices=(0, 1, 2, 3), fusion=fusion,
+                       reuse_at_test=reuse_at_test)
+    model.init_weights()  # ResNet's init_cfg sets every BN scale to 1
     model.eval()
     # an ImageNet ResNet checkpoint loads into the primary path
     result = model.load_state_dict(resnet.state_dict(), strict=False)
@@ -41,6 +53,7 @@ def test_decision_level_has_about_twice_the_parameters():
 
 
 @pytest.mark.parametrize('fusion,channels', [('concat', 512), ('add', 512),
+                                             ('residual', 512),
                                              ('image', 512),
                                              ('decision', 1024)])
 def test_resnet_fusions_train_on_pairs_and_test_on_images(fusion, channels):
@@ -55,9 +68,13 @@ def test_resnet_fusions_train_on_pairs_and_test_on_images(fusion, channels):
         assert model(images)[-1].shape == (2, channels, 2, 2)
 
 
-@pytest.mark.parametrize('fusion', ['concat', 'add', 'image', 'decision'])
+@pytest.mark.parametrize('fusion',
+                         ['concat', 'residual', 'add', 'image', 'decision'])
 def test_reuse_branch_is_used(fusion):
     model = MaskResNet(18, fusion=fusion)
+    if fusion == 'residual':  # as after some training
+        last = model.reuse_fusion.alignment.layers[-1]
+        torch.nn.init.normal_(last.bn.weight)
     model.eval()
     pair = masked_pair(torch.randn(2, 3, 64, 64))
     other = pair._replace(reuse_image=torch.randn_like(pair.reuse_image))
@@ -65,18 +82,45 @@ def test_reuse_branch_is_used(fusion):
         assert not torch.allclose(model(pair)[-1], model(other)[-1])
 
 
-def test_reuse_at_test_off_skips_the_reuse_branch():
+def test_reuse_at_test_off_fuses_zero_reuse_features():
+    """The alignment still runs, on zeros in place of the reuse stem's
+    features: stage 1 sees what training taught it to see."""
     images = torch.randn(2, 3, 64, 64)
     on = MaskResNet(18)
     on.eval()
     off = MaskResNet(18, reuse_at_test='off')
     off.load_state_dict(on.state_dict())
     off.eval()
+    zeros = copy.deepcopy(on)
+    zeros.reuse_stem.register_forward_hook(
+        lambda module, args, out: torch.zeros_like(out))
+    trunk = ResNet(18)
+    trunk.load_state_dict(on.state_dict(), strict=False)
+    trunk.eval()
     with torch.no_grad():
         # with downsampling the result depends on the reuse branch
         assert not torch.allclose(on(images)[-1], off(images)[-1])
-        stem = off.maxpool(off.relu(off.norm1(off.conv1(images))))
-        assert torch.equal(off(images)[-1], off._stages(stem)[-1])
+        assert torch.equal(off(images)[-1], zeros(images)[-1])
+        # and not the trunk alone: the alignment ran
+        assert not torch.allclose(off(images)[-1], trunk(images)[-1])
+
+
+def test_norm_eval_keeps_training_the_norms_no_checkpoint_trained():
+    """mmdet's norm_eval=True freezes every BN; those of a fusion that the
+    checkpoint (a plain ResNet) did not hold would stay at mean 0 / var 1."""
+    model = MaskResNet(18, norm_eval=True, freeze_reuse=False)
+    model.load_state_dict(ResNet(18).state_dict(), strict=False)
+    model.train()
+    fusion_norms = [m for m in model.reuse_fusion.modules()
+                    if isinstance(m, torch.nn.BatchNorm2d)]
+    assert fusion_norms and all(m.training for m in fusion_norms)
+    # the reuse stem was filled from the stem: frozen as the trunk's
+    assert not model.reuse_stem.bn.training and not model.bn1.training
+    transferred = MaskResNet(18, norm_eval=True)
+    transferred.load_state_dict(model.state_dict())
+    transferred.train()
+    assert not any(m.training for m in transferred.modules()
+                   if isinstance(m, torch.nn.BatchNorm2d))
 
 
 def test_cifar_variant_keeps_the_32x32_map():
@@ -185,3 +229,63 @@ def test_transformer_frozen_stages_freeze_the_reuse_branch():
     swin = MaskSwin(arch='tiny', img_size=64, frozen_stages=0)
     assert not any(p.requires_grad for p in swin.reuse_fusion.parameters())
     assert all(p.requires_grad for p in swin.stages[1].parameters())
+
+
+def test_feature_alignment_zero_init_survives_a_parents_init_cfg():
+    model = MaskResNet(18, fusion='residual')
+    model.init_weights()  # Constant(1) on every _BatchNorm first
+    last = model.reuse_fusion.alignment.layers[-1].bn
+    assert torch.equal(last.weight, torch.zeros_like(last.weight))
+    with pytest.raises(ValueError, match='zero_init_last needs a norm'):
+        FeatureAlignment(8, norm_cfg=None, zero_init_last=True)
+
+
+@pytest.mark.parametrize('upstream,ours,kwargs', [
+    (VisionTransformer, MaskViT, dict(arch='deit-tiny', img_size=64)),
+    (SwinTransformer, MaskSwin, dict(arch='tiny', img_size=64,
+                                     pad_small_map=True)),
+])
+def test_transformers_run_upstreams_forward_on_the_fused_tokens(
+        upstream, ours, kwargs):
+    """With the residual fusion untrained, MaskViT / MaskSwin give exactly
+    the upstream backbone's outputs from its weights: everything after the
+    patch embedding is upstream's forward."""
+    torch.manual_seed(0)
+    theirs = upstream(**kwargs)
+    theirs.eval()
+    model = ours(fusion='residual', **kwargs)
+    result = model.load_state_dict(theirs.state_dict(), strict=False)
+    assert all(k.startswith('reuse_') for k in result.missing_keys)
+    model.eval()
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        for a, b in zip(model(images), theirs(images)):
+            assert torch.equal(a, b)
+        # the patch embedding on its own is left alone
+        assert torch.equal(model.patch_embed(images)[0],
+                           theirs.patch_embed(images)[0])
+
+
+def test_mask_vit_frozen_reuse_branch_stays_in_eval_mode():
+    vit = MaskViT(arch='deit-tiny', img_size=64, frozen_stages=1)
+    vit.train()
+    assert not any(m.training for m in vit.reuse_fusion.modules())
+
+
+def test_mask_swin_loads_an_old_swin_checkpoint_as_its_twin_does(tmp_path):
+    """mmdet's and mmseg's Swin checkpoints predate mmpretrain's version 2:
+    their final norm is ``norm.*``; mmpretrain renames it to ``norm3.*``
+    only for the class SwinTransformer itself."""
+    kwargs = dict(arch='tiny', img_size=64, pad_small_map=True)
+    source = SwinTransformer(**kwargs)
+    torch.nn.init.normal_(source.norm3.weight)
+    old = {(('norm.' + k[len('norm3.'):]) if k.startswith('norm3.') else k):
+           v for k, v in source.state_dict().items()}
+    path = str(tmp_path / 'old_swin.pth')
+    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in old.items()}),
+               path)
+    init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+    for model in (SwinTransformer(init_cfg=init_cfg, **kwargs),
+                  MaskSwin(init_cfg=init_cfg, freeze_reuse=False, **kwargs)):
+        model.init_weights()  # what the det/seg configs do
+        assert torch.equal(model.norm3.weight, source.norm3.weight), model

@@ -48,7 +48,9 @@ def test_four_scales_for_any_padded_size(backbone, channels):
 
 def test_mmdet_resnet_checkpoint_loads_and_seeds_the_reuse_stem():
     reference = DetResNet(depth=18)
-    model = MaskResNet(18, out_indices=(0, 1, 2, 3), reuse_at_test='off')
+    # residual: an untrained fusion leaves the trunk's outputs as they are
+    model = MaskResNet(18, out_indices=(0, 1, 2, 3), fusion='residual',
+                       reuse_at_test='off')
     result = model.load_state_dict(reference.state_dict(), strict=False)
     assert result.unexpected_keys == []
     assert all(k.startswith('reuse_fusion.') for k in result.missing_keys)
@@ -66,7 +68,8 @@ def test_mmdet_resnet_checkpoint_loads_and_seeds_the_reuse_stem():
 def test_mmseg_resnetv1c_checkpoint_deep_stem_is_renamed():
     reference = SegResNetV1c(depth=18)
     model = MaskResNetV1c(depth=18, out_indices=(0, 1, 2, 3),
-                          reuse_at_test='off', contract_dilation=True)
+                          fusion='residual', reuse_at_test='off',
+                          contract_dilation=True)
     result = model.load_state_dict(reference.state_dict(), strict=False)
     assert result.unexpected_keys == []
     assert all(k.startswith('reuse_fusion.') for k in result.missing_keys)

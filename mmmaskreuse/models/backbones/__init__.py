@@ -1,5 +1,7 @@
-from .maskanynet import (FeatureAlignment, MaskResNet, MaskResNetCIFAR,
-                         MaskResNetV1c, MaskSwin, MaskViT, ReuseFusion)
+from .fusion import FeatureAlignment, ReuseFusion
+from .mask_resnet import MaskResNet, MaskResNetCIFAR, MaskResNetV1c
+from .mask_swin import MaskSwin
+from .mask_vit import MaskViT
 from .multishot_mae_vit import MultiShotMAEViT
 
 __all__ = [

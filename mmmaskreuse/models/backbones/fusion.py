@@ -1,0 +1,153 @@
+"""Feature-level fusion of the reuse branch into the primary one."""
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule, constant_init
+
+FEATURE_FUSIONS = ('concat', 'residual', 'add')
+
+
+class FeatureAlignment(BaseModule):
+    """Feature Alignment Module: concatenated features back to C channels.
+
+    ``[B, 2C, H, W] -> conv-norm-act x len(kernel_sizes) -> [B, C, H, W]``.
+    The paper fixes three layers but not their shapes; the default is a
+    light 1x1-3x3-1x1 bottleneck of width C/2.
+
+    Args:
+        channels (int): C, channels of each branch and of the output.
+        hidden_channels (int, optional): Width between the layers.
+            Defaults to ``channels // 2``.
+        kernel_sizes (Sequence[int]): Odd kernel size of each layer.
+            Defaults to (1, 3, 1).
+        norm_cfg (dict): Norm layer config. Defaults to ``dict(type='BN')``.
+        act_cfg (dict): Activation config. Defaults to ``dict(type='ReLU')``.
+        last_act (bool): Whether the last layer has an activation. Defaults
+            to True (conv-norm-act, as the paper says); the transformer
+            backbones turn it off because token embeddings are signed.
+        zero_init_last (bool): Start the last norm layer's scale at zero,
+            so the module outputs zeros until it learns otherwise (the
+            residual fusion). Defaults to False.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 hidden_channels: Optional[int] = None,
+                 kernel_sizes: Sequence[int] = (1, 3, 1),
+                 norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='ReLU'),
+                 last_act: bool = True,
+                 zero_init_last: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg)
+        hidden_channels = hidden_channels or max(channels // 2, 1)
+        if not kernel_sizes or any(
+                not isinstance(k, int) or k < 1 or k % 2 == 0
+                for k in kernel_sizes):
+            raise ValueError('kernel_sizes must be odd positive ints, got '
+                             f'{kernel_sizes!r}')
+        if zero_init_last and not norm_cfg:
+            raise ValueError('zero_init_last needs a norm layer to zero, got '
+                             f'norm_cfg={norm_cfg!r}')
+        widths = [2 * channels] + [hidden_channels] * (
+            len(kernel_sizes) - 1) + [channels]
+        self.zero_init_last = zero_init_last
+        self.layers = nn.Sequential(*[
+            ConvModule(widths[i],
+                       widths[i + 1],
+                       k,
+                       padding=k // 2,
+                       norm_cfg=norm_cfg,
+                       act_cfg=act_cfg if last_act
+                       or i < len(kernel_sizes) - 1 else None)
+            for i, k in enumerate(kernel_sizes)
+        ])
+        self._zero_last_norm()
+
+    def _zero_last_norm(self) -> None:
+        if self.zero_init_last:
+            constant_init(self.layers[-1].norm, 0)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        self._zero_last_norm()  # after any init_cfg of a parent
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.layers(features)
+
+
+class ReuseFusion(BaseModule):
+    """Fuse the reuse branch's feature map into the primary one.
+
+    Modes:
+
+    - ``'concat'``: ``FAM(cat(primary, reuse))``, as the paper draws it.
+    - ``'residual'``: ``primary + FAM(cat(primary, reuse))`` with the FAM's
+      last norm starting at zero, so at step 0 the backbone computes
+      exactly what its trunk alone computes: a pretrained trunk is kept
+      intact while the fusion learns. Not in the paper or the authors'
+      code (which add the two maps); ours.
+    - ``'add'``: ``primary + reuse``, as in the authors' code.
+
+    A reuse map of another size (CIFAR stems have no stride-2 step to drop;
+    odd padded sizes round differently) is resized bilinearly to the
+    primary map first. ``reuse=None`` (the branch off at test time) fuses
+    zero reuse features: the FAM still runs, as in training.
+
+    Args:
+        channels (int): C of both maps.
+        mode (str): One of :data:`FEATURE_FUSIONS`. Defaults to
+            ``'concat'``.
+        alignment_cfg (dict): Arguments of :class:`FeatureAlignment`.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 mode: str = 'concat',
+                 alignment_cfg: dict = dict()) -> None:
+        super().__init__()
+        if mode not in FEATURE_FUSIONS:
+            raise ValueError(f'fusion mode must be one of {FEATURE_FUSIONS}, '
+                             f'got {mode!r}')
+        self.mode = mode
+        self.alignment = None
+        if mode != 'add':
+            self.alignment = FeatureAlignment(
+                channels,
+                **dict(alignment_cfg, zero_init_last=mode == 'residual'))
+
+    def forward(self, primary: torch.Tensor,
+                reuse: Optional[torch.Tensor]) -> torch.Tensor:
+        if reuse is None:
+            reuse = torch.zeros_like(primary)
+        reuse = resize_like(reuse, primary, 'bilinear')
+        if self.alignment is None:
+            return primary + reuse
+        aligned = self.alignment(torch.cat([primary, reuse], dim=1))
+        return primary + aligned if self.mode == 'residual' else aligned
+
+
+def resize_like(x: torch.Tensor, ref: torch.Tensor,
+                mode: str) -> torch.Tensor:
+    """``x`` resized to the spatial size of ``ref`` (a no-op if equal)."""
+    if x.shape[-2:] == ref.shape[-2:]:
+        return x
+    kwargs = dict(align_corners=False) if mode == 'bilinear' else {}
+    return F.interpolate(x, size=ref.shape[-2:], mode=mode, **kwargs)
+
+
+def fuse_tokens(fusion: ReuseFusion, tokens: torch.Tensor,
+                reuse_tokens: Optional[torch.Tensor], grid: Tuple[int, int],
+                reuse_grid: Optional[Tuple[int, int]]) -> torch.Tensor:
+    """:class:`ReuseFusion` on patch tokens [B, N, C] laid out on ``grid``."""
+
+    def as_map(x, hw):
+        return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], *hw)
+
+    reuse = None if reuse_tokens is None else as_map(reuse_tokens,
+                                                     reuse_grid)
+    return fusion(as_map(tokens, grid), reuse).flatten(2).transpose(1, 2)
