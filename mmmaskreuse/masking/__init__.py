@@ -4,6 +4,7 @@ reuse images; Conditional MAE's token shots.
 Imports nothing from :mod:`mmmaskreuse.models`; the data preprocessors call
 it on device.
 """
+from .authors_grid import AuthorsGridMask, authors_grid_mask_and_reuse
 from .reference import reference_mask_and_reuse_numpy
 from .reuse import (MaskedInputs, MaskReuse, check_image_sizes,
                     downsample_to_reuse, mask_and_reuse, resize_image,
@@ -15,6 +16,7 @@ from .token_shots import (gather_tokens, kept_tokens_per_shot,
 
 __all__ = [
     'BaseMaskGenerator', 'PatchMask', 'GridMask', 'RandomMask', 'CombinedMask',
+    'AuthorsGridMask', 'authors_grid_mask_and_reuse',
     'build_mask_generator', 'raster_order', 'mask_and_reuse',
     'check_image_sizes', 'downsample_to_reuse',
     'MaskReuse', 'MaskedInputs', 'resize_image', 'reuse_size',

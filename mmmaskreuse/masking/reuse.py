@@ -5,7 +5,9 @@ the masked cells, cut from the original image and stitched in raster order
 (row-major over the cell grid) into an ``rh x rw`` arrangement of cells. It is
 pixel exact; nothing is resampled. At test time, and for training samples
 left unmasked, the auxiliary branch sees the whole image downsampled to the
-reuse size instead (:func:`downsample_to_reuse`).
+reuse size instead (:func:`downsample_to_reuse`). (The authors' Grid,
+:class:`~mmmaskreuse.masking.AuthorsGridMask`, has no cell grid: it masks
+the images itself and its stitched cells are resampled to the reuse size.)
 
 Detection and segmentation batches are padded: each image fills the top-left
 ``h_i x w_i`` of an ``H x W`` batch tensor. Given ``image_sizes``, the cell
@@ -24,6 +26,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 
+from .authors_grid import AuthorsGridMask
 from .strategies import (BaseMaskGenerator, _uniform, build_mask_generator,
                          raster_order)
 
@@ -37,7 +40,10 @@ class MaskedInputs(NamedTuple):
         reuse_image (Tensor): [B, C, h, w], the masked cells stitched
             (``h = H * sqrt(mask_ratio)``), or the downsampled image for
             samples left unmasked.
-        cell_mask (Tensor): Bool [B, gh, gw], True = masked cell.
+        cell_mask (Tensor): Bool [B, gh, gw], True = masked cell. For
+            :class:`~mmmaskreuse.masking.AuthorsGridMask`, which has no
+            fixed cell grid, a pixel mask [B, H, W] (one-pixel cells),
+            True = masked pixel.
     """
     masked_image: torch.Tensor
     reuse_image: torch.Tensor
@@ -314,8 +320,12 @@ class MaskReuse:
             [B, C, rh * H / gh, rw * W / gw] (``reuse_size(H, W)`` with
             ``image_sizes``) and the bool ``cell_mask`` [B, gh, gw] (all
             False for unmasked samples). With ``prob=0``, ``masked`` is
-            ``images`` itself.
+            ``images`` itself. For :class:`AuthorsGridMask`: the reuse
+            image is ``reuse_size(H, W, 0.25)`` and ``cell_mask`` the pixel
+            mask [B, H, W]; padded batches (``image_sizes``) are refused.
         """
+        if isinstance(self.mask_generator, AuthorsGridMask):
+            return self._authors_grid(images, generator, image_sizes)
         batch, device = images.shape[0], images.device
         gh, gw = self.mask_generator.grid_size
         if image_sizes is not None:
@@ -345,3 +355,36 @@ class MaskReuse:
                                 self.downsample(images))
             cell_mask = cell_mask & applied[:, None, None]
         return MaskedInputs(masked, reuse, cell_mask)
+
+    def _authors_grid(self, images: torch.Tensor,
+                      generator: Optional[torch.Generator],
+                      image_sizes: Optional[torch.Tensor]) -> MaskedInputs:
+        """:meth:`__call__` with an :class:`AuthorsGridMask`: it masks the
+        images itself and reports a pixel mask [B, H, W]."""
+        if image_sizes is not None:
+            raise ValueError(
+                'AuthorsGridMask is classification-only for now: padded '
+                'detection/segmentation batches (image_sizes) are not '
+                'supported; use PatchMask, GridMask, RandomMask or '
+                'CombinedMask there')
+        if images.dim() != 4:
+            raise ValueError('images must have shape [B, C, H, W], '
+                             f'got {tuple(images.shape)}')
+        batch, _, height, width = images.shape
+        if self.prob == 0:
+            pixel_mask = torch.zeros(batch,
+                                     height,
+                                     width,
+                                     dtype=torch.bool,
+                                     device=images.device)
+            return MaskedInputs(images, self.downsample(images), pixel_mask)
+        masked, reuse, pixel_mask = self.mask_generator.mask_and_reuse(
+            images, reuse_size(height, width, self.mask_generator.mask_ratio),
+            self.fill_value, generator)
+        if self.prob < 1:
+            applied = _uniform((batch, ), images.device, generator) < self.prob
+            masked = torch.where(applied[:, None, None, None], masked, images)
+            reuse = torch.where(applied[:, None, None, None], reuse,
+                                self.downsample(images))
+            pixel_mask = pixel_mask & applied[:, None, None]
+        return MaskedInputs(masked, reuse, pixel_mask)

@@ -1,0 +1,274 @@
+"""Claims about AuthorsGridMask, the Grid mask of the authors' code."""
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmmaskreuse.masking import (AuthorsGridMask, MaskReuse,
+                                 authors_grid_mask_and_reuse,
+                                 build_mask_generator, reuse_size)
+
+SIZE = 224  # the paper's images; the reuse size is 112
+# cell sizes (ch, cw) whose stitched sides are exactly 112 (they divide 112)
+DIVIDING = [(4, 4), (7, 7), (8, 8), (14, 14), (16, 16), (4, 16), (16, 7),
+            (14, 8)]
+# cell sizes whose stitched sides are not 112 on one axis or both
+RESAMPLED = [(5, 5), (6, 13), (9, 10), (11, 15), (13, 6), (15, 4), (12, 8),
+             (7, 9)]
+
+
+def reference(image, cell, out_size, fill_value=0., stride_factor=2):
+    """One image [C, H, W], one cell size: masked image, pixel mask and the
+    stitched image (its cells, cut one by one, laid out row by row),
+    resized per image with F.interpolate when its size is not
+    ``out_size``."""
+    (ch, cw), (_, height, width) = cell, image.shape
+    sh, sw = stride_factor * ch, stride_factor * cw
+    # the authors' counts
+    n_r = max(1, (height - ch + sh) // sh)
+    n_c = max(1, (width - cw + sw) // sw)
+    masked, mask = image.clone(), torch.zeros(height, width, dtype=bool)
+    stitched_rows = []
+    for r in range(n_r):
+        row = []
+        for c in range(n_c):
+            top, left = r * sh, c * sw
+            row.append(image[:, top:top + ch, left:left + cw])
+            masked[:, top:top + ch, left:left + cw] = fill_value
+            mask[top:top + ch, left:left + cw] = True
+        stitched_rows.append(torch.cat(row, dim=2))
+    stitched = torch.cat(stitched_rows, dim=1)
+    assert stitched.shape[1:] == (n_r * ch, n_c * cw)
+    if tuple(stitched.shape[1:]) == tuple(out_size):
+        reuse = stitched
+    else:
+        reuse = F.interpolate(stitched[None],
+                              size=tuple(out_size),
+                              mode='bilinear',
+                              align_corners=False)[0]
+    return masked, mask, reuse, stitched
+
+
+def images_of(batch, size=(SIZE, SIZE), seed=0, channels=3):
+    rng = torch.Generator().manual_seed(seed)
+    # +1 keeps every pixel away from the fill values used below
+    return torch.rand(batch, channels, *size, generator=rng) + 1
+
+
+def test_dividing_cell_sizes_stitch_pixel_exactly():
+    images = images_of(len(DIVIDING))
+    cells = torch.tensor(DIVIDING)
+    masked, reuse, mask = authors_grid_mask_and_reuse(images, cells,
+                                                      (112, 112),
+                                                      fill_value=-0.5)
+    assert reuse.shape == (len(DIVIDING), 3, 112, 112)
+    for i, cell in enumerate(DIVIDING):
+        want_masked, want_mask, want_reuse, stitched = reference(
+            images[i], cell, (112, 112), -0.5)
+        assert stitched.shape[1:] == (112, 112)  # no resampling
+        assert torch.equal(reuse[i], want_reuse)
+        assert torch.equal(masked[i], want_masked)
+        assert torch.equal(mask[i], want_mask)
+
+
+def test_other_cell_sizes_are_the_stitched_image_resized_bilinearly():
+    images = images_of(len(RESAMPLED), seed=1)
+    cells = torch.tensor(RESAMPLED)
+    masked, reuse, mask = authors_grid_mask_and_reuse(images, cells,
+                                                      (112, 112))
+    for i, cell in enumerate(RESAMPLED):
+        want_masked, want_mask, want_reuse, stitched = reference(
+            images[i], cell, (112, 112))
+        assert stitched.shape[1:] != (112, 112)  # resampled
+        assert torch.allclose(reuse[i], want_reuse, atol=1e-5)
+        assert torch.equal(masked[i], want_masked)
+        assert torch.equal(mask[i], want_mask)
+
+
+def test_non_square_images_and_other_stride_factors():
+    images = images_of(4, size=(96, 160), seed=2)
+    cells = torch.tensor([(4, 5), (8, 8), (6, 16), (12, 7)])
+    out = reuse_size(96, 160, 0.25)
+    for stride_factor in (2, 3):
+        masked, reuse, mask = authors_grid_mask_and_reuse(
+            images, cells, out, stride_factor, fill_value=0.5)
+        for i, cell in enumerate(cells.tolist()):
+            want_masked, want_mask, want_reuse, _ = reference(
+                images[i], cell, out, 0.5, stride_factor)
+            assert torch.allclose(reuse[i], want_reuse, atol=1e-5)
+            assert torch.equal(masked[i], want_masked)
+            assert torch.equal(mask[i], want_mask)
+
+
+@pytest.mark.parametrize('cell', [4, 7, 8, 14, 16])
+def test_a_quarter_is_masked_in_cells_from_the_top_left(cell):
+    images = images_of(1, seed=3)
+    masked, _, mask = authors_grid_mask_and_reuse(images,
+                                                  torch.tensor([[cell, cell]]),
+                                                  (112, 112), fill_value=0.)
+    # the stride 2 * cell divides 224: exactly a quarter
+    assert int(mask.sum()) == SIZE * SIZE // 4
+    # a cell at the top-left corner, a gap of one cell after it
+    assert mask[0, :cell, :cell].all()
+    assert not mask[0, cell:2 * cell].any()
+    assert not mask[0, :, cell:2 * cell].any()
+    assert mask[0, 2 * cell:3 * cell, 2 * cell:3 * cell].all()
+    assert torch.equal(masked[0][:, mask[0]],
+                       torch.zeros(3, SIZE * SIZE // 4))
+    assert torch.equal(masked[0][:, ~mask[0]], images[0][:, ~mask[0]])
+
+
+def test_stitched_cells_follow_raster_order():
+    # 8 x 8 image, 2 x 2 cells at stride 4: 2 x 2 cells, values = positions
+    images = torch.arange(64.).view(1, 1, 8, 8)
+    _, reuse, _ = authors_grid_mask_and_reuse(images, torch.tensor([[2, 2]]),
+                                              (4, 4))
+    assert reuse[0, 0].tolist() == [[0., 1., 4., 5.], [8., 9., 12., 13.],
+                                    [32., 33., 36., 37.],
+                                    [40., 41., 44., 45.]]
+    # 3 rows of 1 x 2 cells, 2 columns
+    images = torch.arange(48.).view(1, 1, 6, 8)
+    _, reuse, _ = authors_grid_mask_and_reuse(images, torch.tensor([[1, 2]]),
+                                              (3, 4))
+    assert reuse[0, 0].tolist() == [[0., 1., 4., 5.], [16., 17., 20., 21.],
+                                    [32., 33., 36., 37.]]
+
+
+def test_every_sample_gets_its_own_cell_size():
+    gen = AuthorsGridMask()
+    cells = gen.draw_cells(4000, generator=torch.Generator().manual_seed(0))
+    assert cells.dtype == torch.long and cells.shape == (4000, 2)
+    for axis in range(2):
+        assert set(cells[:, axis].tolist()) == set(range(4, 17))
+        counts = torch.bincount(cells[:, axis] - 4, minlength=13).float()
+        assert (counts / 4000 - 1 / 13).abs().max() < 0.02
+    assert (cells[:, 0] != cells[:, 1]).float().mean() > 0.85  # independent
+    narrow = AuthorsGridMask(cell_range=(7, 8)).draw_cells(
+        500, generator=torch.Generator().manual_seed(1))
+    assert set(narrow.flatten().tolist()) == {7, 8}
+
+
+def test_a_batch_is_each_sample_masked_alone_with_its_cells():
+    gen = AuthorsGridMask()
+    images = images_of(12, seed=4)
+    masked, reuse, mask = MaskReuse(gen, fill_value=-1.)(
+        images, torch.Generator().manual_seed(5))
+    cells = gen.draw_cells(12, generator=torch.Generator().manual_seed(5))
+    assert len(set(map(tuple, cells.tolist()))) > 6
+    for i in range(12):
+        want_masked, want_mask, want_reuse, _ = reference(
+            images[i], cells[i].tolist(), (112, 112), -1.)
+        assert torch.equal(masked[i], want_masked)
+        assert torch.equal(mask[i], want_mask)
+        assert torch.allclose(reuse[i], want_reuse, atol=1e-5)
+        alone = authors_grid_mask_and_reuse(images[i:i + 1], cells[i:i + 1],
+                                            (112, 112), fill_value=-1.)
+        assert torch.equal(alone[1][0], reuse[i])
+
+
+def test_same_seed_same_masks_other_seed_other_masks():
+    transform = MaskReuse(dict(type='AuthorsGridMask'), prob=0.5)
+    images = images_of(16, size=(64, 48), seed=6)
+
+    def run(seed):
+        return transform(images, torch.Generator().manual_seed(seed))
+
+    first, again, other = run(0), run(0), run(1)
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not torch.equal(first.cell_mask, other.cell_mask)
+    torch.manual_seed(7)
+    first = transform(images)
+    torch.manual_seed(7)
+    assert all(torch.equal(a, b) for a, b in zip(first, transform(images)))
+
+
+def test_cell_mask_is_a_pixel_mask_that_its_consumers_read():
+    from mmmaskreuse.analysis import cell_mask_to_pixels, entropy_gain
+    images = images_of(16, size=(64, 64), seed=8) * 100
+    transform = MaskReuse(dict(type='AuthorsGridMask'), prob=0.5)
+    masked, reuse, mask = transform(images, torch.Generator().manual_seed(9))
+    assert mask.dtype == torch.bool and mask.shape == (16, 64, 64)
+    assert reuse.shape == (16, 3, 32, 32)
+    applied = mask.flatten(1).any(1)
+    assert 0 < int(applied.sum()) < 16
+    assert torch.equal(masked[~applied], images[~applied])
+    assert torch.equal(reuse[~applied], transform.downsample(images)[~applied])
+    assert torch.equal(cell_mask_to_pixels(mask, (64, 64)), mask)
+    assert (masked[:, 0][mask] == 0).all()
+    assert entropy_gain(reuse, masked, mask).shape == (16, )
+    masked, reuse, mask = MaskReuse(dict(type='AuthorsGridMask'),
+                                    prob=0.)(images)
+    assert masked is images and mask.shape == (16, 64, 64)
+    assert not mask.any() and reuse.shape == (16, 3, 32, 32)
+
+
+def test_config_builds_it_for_the_classification_preprocessor():
+    from mmmaskreuse.registry import MODELS
+    preprocessor = MODELS.build(
+        dict(type='MaskReuseClsDataPreprocessor',
+             mask_generator=dict(type='AuthorsGridMask',
+                                 cell_range=(4, 8))))
+    batch = [torch.randint(0, 255, (3, 32, 48), dtype=torch.uint8)] * 2
+    inputs = preprocessor(dict(inputs=batch), training=True)['inputs']
+    assert inputs.reuse_image.shape == (2, 3, 16, 24)
+    assert inputs.cell_mask.shape == (2, 32, 48)
+
+
+def test_padded_batches_are_refused():
+    images = images_of(2, size=(64, 64))
+    transform = MaskReuse(dict(type='AuthorsGridMask'))
+    for sizes in ([[64, 64], [40, 50]], [[64, 64], [64, 64]]):
+        with pytest.raises(ValueError,
+                           match='AuthorsGridMask is classification-only'):
+            transform(images, image_sizes=torch.tensor(sizes))
+
+
+@pytest.mark.parametrize('kwargs,bad', [
+    (dict(mask_ratio=0.3), 'mask_ratio.*0.25.*got 0.3'),
+    (dict(mask_ratio=1 / 9), 'mask_ratio.*got 0.111'),
+    (dict(mask_ratio=True), 'mask_ratio.*True'),
+    (dict(cell_range=(0, 16)), r'cell_range.*\(0, 16\)'),
+    (dict(cell_range=(16, 4)), r'min <= max.*\(16, 4\)'),
+    (dict(cell_range=(4, )), r'cell_range.*\(4,\)'),
+    (dict(cell_range=(4.0, 16)), r'cell_range.*\(4.0, 16\)'),
+    (dict(cell_range=(True, 16)), r'cell_range.*\(True, 16\)'),
+    (dict(cell_range=None), 'cell_range.*None'),
+    (dict(stride_factor=0), 'stride_factor.*0'),
+    (dict(stride_factor=2.0), r'stride_factor.*2\.0'),
+])
+def test_bad_arguments_are_rejected_at_build(kwargs, bad):
+    with pytest.raises(ValueError, match=bad):
+        build_mask_generator(dict(type='AuthorsGridMask', **kwargs))
+    with pytest.raises(ValueError, match=bad):
+        MaskReuse(dict(type='AuthorsGridMask', **kwargs))
+
+
+def test_bad_uses_are_rejected():
+    gen = AuthorsGridMask()
+    assert repr(gen) == ('AuthorsGridMask(mask_ratio=0.25, '
+                         'cell_range=(4, 16), stride_factor=2)')
+    with pytest.raises(TypeError, match='AuthorsGridMask has no cell grid'):
+        gen(4)
+    with pytest.raises(TypeError, match='AuthorsGridMask has no cell grid'):
+        gen.sample(4)
+    with pytest.raises(ValueError,
+                       match=re.escape('H=15, W=64 is smaller') +
+                       r'.*cell_range=\(4, 16\)'):
+        MaskReuse(gen)(torch.rand(2, 3, 15, 64))
+    with pytest.raises(ValueError, match=r'\[B, C, H, W\]'):
+        MaskReuse(gen)(torch.rand(3, 64, 64))
+    with pytest.raises(ValueError, match='batch_size.*-1'):
+        gen.draw_cells(-1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_gives_the_cpu_result():
+    images = images_of(16, seed=10)
+    transform = MaskReuse(dict(type='AuthorsGridMask'), prob=0.5)
+    want = transform(images, torch.Generator().manual_seed(11))
+    got = transform(images.cuda(), torch.Generator().manual_seed(11))
+    assert all(g.is_cuda for g in got)
+    assert torch.equal(want.masked_image, got.masked_image.cpu())
+    assert torch.equal(want.cell_mask, got.cell_mask.cpu())
+    assert torch.allclose(want.reuse_image, got.reuse_image.cpu(), atol=1e-5)
