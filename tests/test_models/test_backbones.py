@@ -231,6 +231,18 @@ def test_transformer_frozen_stages_freeze_the_reuse_branch():
     assert all(p.requires_grad for p in swin.stages[1].parameters())
 
 
+def test_residual_fusion_learns_from_its_zero_start():
+    """The zeroed last norm gets a gradient: no activation after it (a ReLU
+    at 0 would pass none, and the branch would stay off for good)."""
+    model = MaskResNet(18, fusion='residual')
+    model.train()
+    out = model(masked_pair(torch.randn(2, 3, 64, 64)))[-1]
+    (out * torch.randn_like(out)).sum().backward()
+    last = model.reuse_fusion.alignment.layers[-1]
+    assert not last.with_activation
+    assert last.bn.weight.grad.abs().sum() > 0
+
+
 def test_feature_alignment_zero_init_survives_a_parents_init_cfg():
     model = MaskResNet(18, fusion='residual')
     model.init_weights()  # Constant(1) on every _BatchNorm first

@@ -87,7 +87,9 @@ class ReuseFusion(BaseModule):
 
     - ``'concat'``: ``FAM(cat(primary, reuse))``, as the paper draws it.
     - ``'residual'``: ``primary + FAM(cat(primary, reuse))`` with the FAM's
-      last norm starting at zero, so at step 0 the backbone computes
+      last norm starting at zero and no activation after it (as the last
+      BN of a ResNet block before its addition), so at step 0 the backbone
+      computes
       exactly what its trunk alone computes: a pretrained trunk is kept
       intact while the fusion learns. Not in the paper or the authors'
       code (which add the two maps); ours.
@@ -115,10 +117,16 @@ class ReuseFusion(BaseModule):
                              f'got {mode!r}')
         self.mode = mode
         self.alignment = None
-        if mode != 'add':
+        if mode == 'concat':
+            self.alignment = FeatureAlignment(channels, **alignment_cfg)
+        elif mode == 'residual':
+            # no activation after the zeroed norm, as in a ResNet block
+            # (whose last BN starts at zero before the addition): a ReLU
+            # there would output 0 with a zero gradient, and the branch
+            # would never learn
             self.alignment = FeatureAlignment(
                 channels,
-                **dict(alignment_cfg, zero_init_last=mode == 'residual'))
+                **dict(alignment_cfg, zero_init_last=True, last_act=False))
 
     def forward(self, primary: torch.Tensor,
                 reuse: Optional[torch.Tensor]) -> torch.Tensor:
