@@ -98,11 +98,18 @@ class SafeCheckpointHook(CheckpointHook):
             # id (never deleting its file) while one more is kept
             self.keep_ckpt_ids = deque(self.keep_ckpt_ids)
         self._previous_handler = None
+        self._owner = os.getpid()
         if threading.current_thread() is threading.main_thread():
             self._previous_handler = signal.signal(signal.SIGTERM,
                                                    self._note_signal)
 
     def _note_signal(self, signum, frame) -> None:
+        if os.getpid() != self._owner:
+            # a process forked from the trainer (a multiprocessing pool)
+            # inherits this handler: it dies of the signal as before
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         self._stop_signal = signum
         # the same signal is ending this rank's loader workers: expected now
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)

@@ -101,6 +101,28 @@ def test_sigterm_saves_the_finished_iteration_then_stops(tmp_path):
     assert signal.getsignal(signal.SIGTERM) is not hook._note_signal
 
 
+def test_a_process_forked_after_before_train_still_dies_of_sigterm(
+        tmp_path):
+    """A pool worker forked from the trainer inherits the handler; a
+    SIGTERM (Pool.terminate) must still end it."""
+    runner = _preempted_runner(tmp_path, 'sigterm-fork')
+    hook = SafeCheckpointHook(interval=1)
+    hook.before_train(runner)
+    ready, ready_w = os.pipe()
+    child = os.fork()
+    if child == 0:  # the forked worker: says it runs, then waits
+        os.write(ready_w, b'1')
+        time.sleep(30)
+        os._exit(0)
+    # a signal sent before the child's interpreter has finished forking
+    # would be dropped by it: wait until it runs
+    os.read(ready, 1)
+    os.kill(child, signal.SIGTERM)
+    _, status = os.waitpid(child, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+    assert hook._stop_signal is None  # the trainer itself was not signalled
+
+
 def test_a_sigterm_on_another_rank_stops_this_one_too(tmp_path, monkeypatch):
     runner = _preempted_runner(tmp_path, 'sigterm-elsewhere')
     hook = SafeCheckpointHook(interval=1)
