@@ -10,6 +10,7 @@ import pytest
 
 from mmmaskreuse.engine import load_config
 from tests.conftest import REPO
+from tests.test_configs import last_checkpoint
 
 CONFIGS = osp.join(REPO, 'configs', 'conditional_mae')
 ARCHS = {'s': 'deit-small', 'b': 'b', 'l': 'l'}
@@ -79,7 +80,8 @@ def test_finetune_recipe_loads_a_pretrained_encoder(name):
     assert backbone.out_type == 'avg_featmap'  # global pooling
     init = backbone.init_cfg
     assert init.type == 'Pretrained' and init.prefix == 'backbone.'
-    assert f'vit-{arch}16_L0-10_{data}_pretrain' in init.checkpoint
+    assert init.checkpoint == last_checkpoint(
+        f'conditional_mae/vit-{arch}16_L0-10_{data}_pretrain.py')
     assert cfg.model.head.in_channels == WIDTHS[arch]
     assert cfg.model.head.num_classes == {'in1k': 1000, 'in100': 100}[data]
     optim = cfg.optim_wrapper
@@ -102,8 +104,8 @@ def test_linear_probe_recipe_is_lars_on_the_frozen_cls_token(name):
     assert backbone.out_type == 'cls_token'
     assert backbone.frozen_stages == {'s': 12, 'b': 12, 'l': 24}[arch]
     assert cfg.model.neck.input_features == WIDTHS[arch]
-    assert f'vit-{arch}16_L0-10_{data}_pretrain' in (
-        backbone.init_cfg.checkpoint)
+    assert backbone.init_cfg.checkpoint == last_checkpoint(
+        f'conditional_mae/vit-{arch}16_L0-10_{data}_pretrain.py')
     assert cfg.optim_wrapper.optimizer.type == 'LARS'
     assert cfg.train_dataloader.batch_size * 8 == 1024
     assert cfg.optim_wrapper.optimizer.lr == pytest.approx(0.1 * 1024 / 256)
@@ -124,3 +126,11 @@ def test_imagenet100_configs_name_the_100_classes_of_the_list():
             classes = cfg[loader].dataset.metainfo.classes
             assert osp.samefile(classes,
                                 osp.join(CONFIGS, 'imagenet100_classes.txt'))
+
+
+@pytest.mark.parametrize('name', ['vit-tiny_toy_finetune.py',
+                                  'vit-tiny_toy_linprobe.py'])
+def test_toy_recipes_load_the_toy_pretrain_where_it_writes(name):
+    cfg = load_config(osp.join(CONFIGS, 'toy', name))
+    assert cfg.model.backbone.init_cfg.checkpoint == last_checkpoint(
+        'conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py')

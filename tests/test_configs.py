@@ -4,8 +4,9 @@ import glob
 import os.path as osp
 
 import pytest
+from mmengine.config import Config
 
-from mmmaskreuse.engine import build_model, load_config
+from mmmaskreuse.engine import build_model, load_config, set_work_dir
 from mmmaskreuse.models import check_masked_pairing
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -17,14 +18,13 @@ CONFIGS = sorted(
 # What a MaskAnyNet config may change in its vanilla twin's recipe.
 # mmpretrain configs hold the data preprocessor at the top level, mmdet and
 # mmseg configs in the model; MaskAnyNet-only backbone arguments have no
-# counterpart in the twin. A downstream backbone may start from a MaskAnyNet
-# classification checkpoint (checked by the test of STARTS_FROM_OURS).
+# counterpart in the twin. Where the two start from checkpoints of their own
+# families' recipes (STARTS_FROM), the twin test checks that pairing.
 METHOD_KEYS = tuple(
     f'{where}data_preprocessor.{key}' for where in ('', 'model.')
     for key in ('type', 'mask_generator', 'prob')) + tuple(
-        f'model.backbone.{key}'
-        for key in ('type', 'freeze_reuse', 'init_cfg.checkpoint',
-                    'init_cfg.prefix'))
+        f'model.backbone.{key}' for key in ('type', 'freeze_reuse'))
+INIT_CHECKPOINT = 'model.backbone.init_cfg.checkpoint'
 
 
 def flatten(value, prefix=''):
@@ -46,18 +46,45 @@ def test_config_builds_its_model(name):
                    False) == is_maskanynet
 
 
+# An ablation that changes what the method starts from has a twin too.
 TWINS = [
-    name for name in CONFIGS
-    if name.startswith('maskanynet') and '/ablations/' not in name
+    name for name in CONFIGS if name.startswith('maskanynet') and (
+        '/ablations/' not in name or name.endswith('_torchvision-init.py'))
 ]
+
+# The ResNet detection recipes, whose frozen_stages=1 freezes the reuse
+# branch, start from the classification recipe of their family and depth:
+# MaskAnyNet's from ours, the vanilla twins from the vanilla one.
+STARTS_FROM = {
+    f'{family}/resnet{depth}_{task}.py': f'{family}/resnet{depth}_imagenet.py'
+    for family in ('maskanynet', 'baselines') for depth in (50, 101)
+    for task in ('coco_maskrcnn', 'voc_fasterrcnn')
+}
+
+
+def last_checkpoint(recipe):
+    """Where ``tools/train.py RECIPE`` writes its last epoch: its default
+    work dir and the recipe's last epoch."""
+    cfg = Config()
+    set_work_dir(cfg, None, osp.join(REPO, 'configs', recipe))
+    epochs = load_config(osp.join(REPO, 'configs', recipe)).train_cfg
+    return osp.join(osp.normpath(cfg.work_dir),
+                    f'epoch_{epochs.max_epochs}.pth')
 
 
 @pytest.mark.parametrize('name', TWINS)
 def test_maskanynet_config_is_its_twin_plus_the_method(name):
+    """Only the method differs, and for the ResNet detectors the starting
+    checkpoint: each the one its family's ImageNet recipe of the same depth
+    writes."""
     twin = name.replace('maskanynet', 'baselines', 1)
     assert osp.isfile(osp.join(REPO, 'configs', twin)), f'{twin} is missing'
     ours = flatten(load_config(osp.join(REPO, 'configs', name)).to_dict())
     theirs = flatten(load_config(osp.join(REPO, 'configs', twin)).to_dict())
+    if name in STARTS_FROM:
+        assert ours.pop(INIT_CHECKPOINT) == last_checkpoint(STARTS_FROM[name])
+        assert theirs.pop(INIT_CHECKPOINT) == last_checkpoint(
+            STARTS_FROM[twin])
     changed = {
         key
         for key in set(ours) | set(theirs)
@@ -68,36 +95,38 @@ def test_maskanynet_config_is_its_twin_plus_the_method(name):
         key for key in changed if not key.startswith(METHOD_KEYS))
 
 
-# The ResNet detection recipes, whose frozen_stages=1 freezes the reuse
-# branch, start from our classification recipes' checkpoints.
-STARTS_FROM_OURS = {
-    f'maskanynet/resnet{depth}_{task}.py':
-    f'maskanynet/resnet{depth}_imagenet.py'
-    for depth in (50, 101) for task in ('coco_maskrcnn', 'voc_fasterrcnn')
-}
-
-
-@pytest.mark.parametrize('name,recipe', sorted(STARTS_FROM_OURS.items()))
-def test_detection_starts_from_the_checkpoint_our_recipe_writes(name, recipe):
-    """The default work_dir of tools/train.py and the last epoch."""
+@pytest.mark.parametrize('name,recipe', sorted(STARTS_FROM.items()))
+def test_detection_starts_from_the_checkpoint_its_recipe_writes(
+        name, recipe):
+    """The default work_dir of tools/train.py and the last epoch; the
+    recipe of the same depth, and ours freezes its reuse branch."""
     backbone = load_config(osp.join(REPO, 'configs', name)).model.backbone
     classifier = load_config(osp.join(REPO, 'configs', recipe))
-    work_dir = osp.splitext(osp.basename(recipe))[0]
-    last = classifier.train_cfg.max_epochs
-    assert backbone.init_cfg == dict(
-        type='Pretrained', checkpoint=f'work_dirs/{work_dir}/epoch_{last}.pth',
-        prefix='backbone.')
-    assert backbone.freeze_reuse and backbone.frozen_stages == 1
+    assert backbone.init_cfg == dict(type='Pretrained',
+                                     checkpoint=last_checkpoint(recipe),
+                                     prefix='backbone.')
     assert classifier.model.backbone.depth == backbone.depth
+    assert backbone.frozen_stages == 1
+    if name.startswith('maskanynet'):
+        assert backbone.freeze_reuse
 
 
-def test_only_our_checkpoints_change_the_init():
-    changed = []
-    for name in TWINS:
-        ours = load_config(osp.join(REPO, 'configs', name)).get('model', {})
-        twin = name.replace('maskanynet', 'baselines', 1)
-        theirs = load_config(osp.join(REPO, 'configs', twin)).get('model', {})
-        if ours.get('backbone', {}).get('init_cfg') != theirs.get(
-                'backbone', {}).get('init_cfg'):
-            changed.append(name)
-    assert sorted(changed) == sorted(STARTS_FROM_OURS)
+def test_the_twins_imagenet_recipes_write_to_different_folders():
+    """They share a file name; the detectors' pairing needs both
+    checkpoints."""
+    for depth in (50, 101):
+        assert last_checkpoint(f'maskanynet/resnet{depth}_imagenet.py') != (
+            last_checkpoint(f'baselines/resnet{depth}_imagenet.py'))
+
+
+@pytest.mark.parametrize('name', ['baselines/resnet50_coco_maskrcnn.py',
+                                  'maskanynet/resnet50_coco_maskrcnn.py'])
+def test_a_detector_names_the_checkpoint_it_lacks(name, monkeypatch,
+                                                  tmp_path):
+    """Before the ImageNet recipe has run, building the detector stops,
+    naming the checkpoint it would start from."""
+    monkeypatch.chdir(tmp_path)  # no work_dirs/ here
+    cfg = load_config(osp.join(REPO, 'configs', name))
+    with pytest.raises(FileNotFoundError) as error:
+        build_model(cfg, init_weights=True)
+    assert last_checkpoint(STARTS_FROM[name]) in str(error.value)

@@ -13,8 +13,8 @@ test_dataloader = val_dataloader
 model = dict(
     backbone=dict(
         init_cfg=dict(
-            checkpoint='work_dirs/vit-b16_L0-10_in100_pretrain/'
-            'epoch_300.pth')),
+            checkpoint='work_dirs/conditional_mae/'
+                       'vit-b16_L0-10_in100_pretrain/epoch_300.pth')),
     head=dict(num_classes=100))
 data_preprocessor = dict(num_classes=100)  # Mixup / CutMix labels
 optim_wrapper = dict(optimizer=dict(lr=5e-4 * 256 / 256))

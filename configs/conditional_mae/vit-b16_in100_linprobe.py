@@ -12,6 +12,6 @@ test_dataloader = val_dataloader
 model = dict(
     backbone=dict(
         init_cfg=dict(
-            checkpoint='work_dirs/vit-b16_L0-10_in100_pretrain/'
-            'epoch_300.pth')),
+            checkpoint='work_dirs/conditional_mae/'
+                       'vit-b16_L0-10_in100_pretrain/epoch_300.pth')),
     head=dict(num_classes=100))

@@ -11,4 +11,5 @@ custom_imports = dict(imports=['mmmaskreuse'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         init_cfg=dict(
-            checkpoint='work_dirs/vit-b16_L0-10_in1k_pretrain/epoch_300.pth')))
+            checkpoint='work_dirs/conditional_mae/'
+                       'vit-b16_L0-10_in1k_pretrain/epoch_300.pth')))

@@ -11,6 +11,7 @@ train_dataloader = dict(batch_size=128)
 model = dict(
     backbone=dict(
         init_cfg=dict(
-            checkpoint='work_dirs/vit-b16_L0-10_in1k_pretrain/epoch_300.pth')))
+            checkpoint='work_dirs/conditional_mae/'
+                       'vit-b16_L0-10_in1k_pretrain/epoch_300.pth')))
 optim_wrapper = dict(optimizer=dict(lr=0.1 * 1024 / 256))
 auto_scale_lr = dict(base_batch_size=1024)

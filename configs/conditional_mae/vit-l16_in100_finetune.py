@@ -7,8 +7,8 @@ model = dict(
         arch='large',
         drop_path_rate=0.2,
         init_cfg=dict(
-            checkpoint='work_dirs/vit-l16_L0-10_in100_pretrain/'
-            'epoch_300.pth')),
+            checkpoint='work_dirs/conditional_mae/'
+                       'vit-l16_L0-10_in100_pretrain/epoch_300.pth')),
     head=dict(in_channels=1024))
 optim_wrapper = dict(
     optimizer=dict(lr=1e-3 * 256 / 256),

@@ -6,6 +6,7 @@ model = dict(
         arch='large',
         frozen_stages=24,
         init_cfg=dict(
-            checkpoint='work_dirs/vit-l16_L0-10_in1k_pretrain/epoch_300.pth')),
+            checkpoint='work_dirs/conditional_mae/'
+                       'vit-l16_L0-10_in1k_pretrain/epoch_300.pth')),
     neck=dict(input_features=1024),
     head=dict(in_channels=1024))

@@ -5,6 +5,6 @@ model = dict(
     backbone=dict(
         arch='deit-small',
         init_cfg=dict(
-            checkpoint='work_dirs/vit-s16_L0-10_in100_pretrain/'
-            'epoch_300.pth')),
+            checkpoint='work_dirs/conditional_mae/'
+                       'vit-s16_L0-10_in100_pretrain/epoch_300.pth')),
     head=dict(in_channels=384))

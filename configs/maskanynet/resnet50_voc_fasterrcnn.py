@@ -19,5 +19,5 @@ model = dict(
         freeze_reuse=True,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='work_dirs/resnet50_imagenet/epoch_100.pth',
+            checkpoint='work_dirs/maskanynet/resnet50_imagenet/epoch_100.pth',
             prefix='backbone.')))

@@ -64,13 +64,28 @@ def build_model(cfg: Config, init_weights: bool = False):
     return model
 
 
-def set_work_dir(cfg: Config, work_dir: Optional[str], config: str) -> None:
-    """``cfg.work_dir`` by priority: CLI > config > ./work_dirs/<config name>.
+#: this repository's config folder (configs/ beside the package)
+REPO_CONFIGS = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
 
-    A vanilla twin (a config under a ``baselines`` folder) defaults to
-    ``./work_dirs/baselines/<config name>``: it has its MaskAnyNet twin's
-    file name, and the two must not write into each other's folder (the
-    detection recipes load our ImageNet checkpoints from there).
+
+def default_work_dir(config: str) -> str:
+    """``./work_dirs/<path below configs/, without .py>`` for a config of
+    this repository's ``configs/`` folder, e.g.
+    ``./work_dirs/baselines/resnet50_imagenet``: a MaskAnyNet config and its
+    vanilla twin share a file name, and must not write into each other's
+    folder (the detection recipes load the ImageNet checkpoints from
+    there). ``./work_dirs/<config name>`` for any other config, as the
+    upstream tools do."""
+    path = osp.realpath(config)
+    below = osp.relpath(path, osp.realpath(REPO_CONFIGS))
+    if below == os.pardir or below.startswith(os.pardir + os.sep):
+        below = osp.basename(path)
+    return osp.join('./work_dirs', osp.splitext(below)[0])
+
+
+def set_work_dir(cfg: Config, work_dir: Optional[str], config: str) -> None:
+    """``cfg.work_dir`` by priority: CLI > config > :func:`default_work_dir`.
 
     Args:
         cfg (Config): The config, changed in place.
@@ -80,10 +95,7 @@ def set_work_dir(cfg: Config, work_dir: Optional[str], config: str) -> None:
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
-        folders = osp.normpath(osp.dirname(osp.abspath(config))).split(os.sep)
-        root = './work_dirs/baselines' if 'baselines' in folders \
-            else './work_dirs'
-        cfg.work_dir = osp.join(root, osp.splitext(osp.basename(config))[0])
+        cfg.work_dir = default_work_dir(config)
 
 
 def _leaf_datasets(dataset_cfg, key: str) -> Iterator[Tuple[dict, str]]:

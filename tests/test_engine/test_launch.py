@@ -1,3 +1,5 @@
+import os.path as osp
+
 import pytest
 from mmengine.config import Config
 
@@ -55,20 +57,33 @@ def test_remote_paths_are_not_checked():
     check_dataset_paths(cfg, ('test_dataloader', ))
 
 
-def test_work_dir_priority_cli_then_config_then_config_name():
+def test_work_dir_priority_cli_then_config_then_config_name(tmp_path):
+    elsewhere = str(tmp_path / 'a' / 'my_config.py')
     cfg = Config(dict(work_dir='from_config'))
-    set_work_dir(cfg, 'from_cli', 'configs/a/my_config.py')
+    set_work_dir(cfg, 'from_cli', elsewhere)
     assert cfg.work_dir == 'from_cli'
     cfg = Config(dict(work_dir='from_config'))
-    set_work_dir(cfg, None, 'configs/a/my_config.py')
+    set_work_dir(cfg, None, elsewhere)
     assert cfg.work_dir == 'from_config'
+    # a config outside this repository's configs/: upstream's default
     cfg = Config(dict())
-    set_work_dir(cfg, None, 'configs/a/my_config.py')
+    set_work_dir(cfg, None, elsewhere)
     assert cfg.work_dir == './work_dirs/my_config'
-    # a vanilla twin does not share its MaskAnyNet twin's folder
-    for path in ('configs/baselines/resnet50_imagenet.py',
-                 'configs/baselines/toy/resnet18_toy_cls.py'):
+
+
+@pytest.mark.parametrize('path', [
+    'maskanynet/resnet50_imagenet.py', 'baselines/resnet50_imagenet.py',
+    'baselines/toy/resnet18_toy_cls.py',
+    'maskanynet/ablations/resnet50_coco_maskrcnn_torchvision-init.py'
+])
+def test_a_repo_config_writes_to_its_path_below_configs(path, monkeypatch,
+                                                        tmp_path):
+    """So a MaskAnyNet config and its vanilla twin, which share a file
+    name, never write into each other's folder; from any folder, by
+    relative or absolute path."""
+    expected = f'./work_dirs/{path[:-3]}'
+    monkeypatch.chdir(tmp_path)
+    for name in (config(path), osp.relpath(config(path), tmp_path)):
         cfg = Config(dict())
-        set_work_dir(cfg, None, path)
-        name = path.rsplit('/', 1)[1][:-3]
-        assert cfg.work_dir == f'./work_dirs/baselines/{name}'
+        set_work_dir(cfg, None, name)
+        assert cfg.work_dir == expected

@@ -4,6 +4,9 @@ from mmpretrain.structures import DataSample
 
 from mmmaskreuse.masking import MaskedInputs
 from mmmaskreuse.models import MaskReuseClsDataPreprocessor
+from mmmaskreuse.models.data_preprocessors import (
+    MaskReuseDetDataPreprocessor, base)
+from tests.test_models.test_task_data_preprocessors import NORM, det_batch
 
 
 def batch(num=4, size=64):
@@ -59,6 +62,48 @@ def test_masking_is_deterministic_under_a_seed():
     second = preprocessor()(raw, training=True)['inputs']
     assert torch.equal(first.cell_mask, second.cell_mask)
     assert torch.equal(first.reuse_image, second.reuse_image)
+
+
+def det_preprocessor(**kwargs):
+    return MaskReuseDetDataPreprocessor(
+        **NORM, pad_size_divisor=32,
+        mask_generator=dict(type='CombinedMask', mask_ratio=0.25), **kwargs)
+
+
+def det_batches(num):
+    """``num`` padded detection samples (three sizes, in turn)."""
+    batches = [det_batch() for _ in range(-(-num // 3))]
+    return {key: sum((b[key] for b in batches), [])[:num]
+            for key in ('inputs', 'data_samples')}
+
+
+@pytest.mark.parametrize('make_preprocessor,make_batch',
+                         [(preprocessor, batch),
+                          (det_preprocessor, det_batches)])
+def test_every_rank_draws_its_own_masks_and_a_seed_repeats_them(
+        monkeypatch, make_preprocessor, make_batch):
+    """mmengine seeds every rank alike by default: the ranks of one run
+    still mask differently (masks and ``prob`` coin flips), and a rank
+    rerun with the same seed masks as before, whatever else drew from
+    torch's global generator in between."""
+
+    def cell_masks(rank, seed):
+        monkeypatch.setattr(base, 'get_rank', lambda: rank)
+        torch.manual_seed(seed)  # what mmengine's Runner does on each rank
+        pre, raw = make_preprocessor(prob=0.5), make_batch(16)
+        masks = []
+        for _ in range(2):
+            masks.append(pre(raw, training=True)['inputs'].cell_mask)
+            torch.rand(100)  # e.g. dropout, proposal sampling
+        return torch.stack(masks)
+
+    rank0, rank1 = cell_masks(0, seed=3), cell_masks(1, seed=3)
+    assert not torch.equal(rank0, rank1)
+    # the coin flips differ too: not the same samples left unmasked
+    assert not torch.equal(rank0.flatten(2).any(2), rank1.flatten(2).any(2))
+    assert torch.equal(cell_masks(0, seed=3), rank0)
+    assert torch.equal(cell_masks(1, seed=3), rank1)
+    assert not torch.equal(cell_masks(0, seed=4), rank0)
 
 
 def test_batch_augments_run_before_masking():

@@ -171,7 +171,7 @@ def test_show_reconstruction_names_a_missing_file(toy_root, pretrained):
 
 @pytest.fixture(scope='module')
 def documented_pretrain(toy_root):
-    """The toy two-shot pretrain as the README runs it: 10 epochs."""
+    """The toy two-shot pretrain as its docs run it: 10 epochs."""
     work_dir = toy_root / 'work_dirs' / 'cmae_pretrain_full'
     proc = run_tool(['train.py', PRETRAIN, '--work-dir', str(work_dir)],
                     toy_root, timeout=1800)
@@ -181,7 +181,7 @@ def documented_pretrain(toy_root):
 @pytest.mark.slow
 def test_toy_pretrain_reconstruction_loss_falls(documented_pretrain):
     loss = logged(documented_pretrain[1], ' loss')
-    # README: the last logged loss is 0.680
+    # docs/conditional_mae.md: the last logged loss is 0.680
     assert loss[-1] < 0.8 * loss[0], loss
 
 
@@ -197,5 +197,5 @@ def test_toy_finetune_and_linear_probe_beat_chance(toy_root, cfg, name,
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     test = run_tool(['test.py', cfg, checkpoint, '--work-dir',
                      str(work_dir)], toy_root)
-    # README: 45.0 (fine-tune) and 42.0 (probe); 4 classes, chance 25
+    # docs: 45.0 (fine-tune) and 42.0 (probe); 4 classes, chance 25
     assert last_metric(test.stdout, 'accuracy/top1') > 35

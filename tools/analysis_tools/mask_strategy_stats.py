@@ -29,7 +29,7 @@ Examples:
     python tools/analysis_tools/mask_strategy_stats.py \\
         --data-root data/toy/cls/train --max-images 200 --img-size 64 \\
         --config configs/baselines/toy/resnet18_toy_cls.py \\
-        --checkpoint work_dirs/resnet18_toy_cls/epoch_6.pth
+        --checkpoint work_dirs/baselines/toy/resnet18_toy_cls/epoch_6.pth
 """
 import argparse
 import csv

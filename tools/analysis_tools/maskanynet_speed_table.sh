@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's MaskAnyNet speed table: compare_speed.py for every fusion
+# The MaskAnyNet speed table of docs/measured.md: compare_speed.py for every fusion
 # variant of MaskResNet-50 and for MaskViT-B/16 and MaskSwin-T, each against
 # its vanilla twin, in train and test mode, at the recipes' per-GPU batch;
 # then Mask R-CNN (COCO, 800x1333, 2 images) and UperNet (ADE20K, 512x512

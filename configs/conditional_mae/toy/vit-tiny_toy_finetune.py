@@ -14,7 +14,7 @@ model = dict(
             feedforward_channels=768),
         img_size=64,
         patch_size=8,
-        init_cfg=dict(checkpoint='work_dirs/'
+        init_cfg=dict(checkpoint='work_dirs/conditional_mae/toy/'
                       'vit-tiny_two-shot_toy_pretrain/epoch_10.pth')),
     head=dict(num_classes=num_classes, in_channels=192),
     train_cfg=dict(_delete_=True))

@@ -249,7 +249,8 @@ class MaskAnyNetMixin:
             raise FileNotFoundError(
                 f'{type(self).__name__}: init_cfg checkpoint {checkpoint!r} '
                 'does not exist. Train the MaskAnyNet classification recipe '
-                'that writes it (README, "Starting weights"), or point '
+                'that writes it (docs/maskanynet.md, "Starting weights"), '
+                'or point '
                 'model.backbone.init_cfg.checkpoint at your checkpoint')
         super().init_weights()
 

@@ -2,6 +2,7 @@
 from typing import Optional, Sequence, Union
 
 import torch
+from mmengine.dist import get_rank
 
 from mmmaskreuse.masking import BaseMaskGenerator, MaskedInputs, MaskReuse
 
@@ -17,6 +18,20 @@ class MaskReuseMixin:
     :func:`mmmaskreuse.models.check_masked_pairing`; ``pad_value_name``
     names the task preprocessor's padding value (None: batches are not
     padded).
+
+    Every process draws its own masks and ``prob`` coin flips, from a
+    ``torch.Generator`` of its own on the batch's device, seeded at the
+    first training batch with the process's seed (``torch.initial_seed()``,
+    which mmengine's Runner sets from ``randomness.seed``) plus its rank.
+    With mmengine's default ``randomness`` every rank starts from the same
+    seed, so masks drawn from torch's global generator would be the same on
+    every GPU. A fixed seed reproduces a run's masks. We do not set
+    ``randomness=dict(diff_rank_seed=True)`` in the MaskAnyNet configs
+    instead: it would change every other random draw of the MaskAnyNet runs
+    (proposal sampling, Mixup ...) but not of their vanilla twins, and any
+    config of a user that uses this preprocessor would need it too. With
+    ``diff_rank_seed`` set anyway, ranks are offset twice and stay apart.
+    Nothing else (e.g. ``batch_augments``) draws from this generator.
 
     Args:
         mask_generator (dict | BaseMaskGenerator): The masking strategy,
@@ -40,6 +55,17 @@ class MaskReuseMixin:
                  **kwargs) -> None:
         super().__init__(**kwargs)
         self.mask_reuse = MaskReuse(mask_generator, prob, fill_value)
+        self._mask_rng: Optional[torch.Generator] = None
+
+    def mask_rng(self, device: torch.device) -> torch.Generator:
+        """This process's source of masks: made on ``device`` at the first
+        call, seeded with ``torch.initial_seed() + rank``, then kept (a
+        batch on another device draws on it and moves the draws)."""
+        if self._mask_rng is None:
+            seed = (torch.initial_seed() + get_rank()) % 2**64
+            self._mask_rng = torch.Generator(device=device)
+            self._mask_rng.manual_seed(seed)
+        return self._mask_rng
 
     @property
     def mask_ratio(self) -> float:
@@ -62,13 +88,15 @@ class MaskReuseMixin:
         :mod:`mmmaskreuse.masking.reuse`. Other batches get it over the
         whole image.
         """
+        rng = self.mask_rng(inputs.device)
         if self.pad_value_name is None:
-            return self.mask_reuse(inputs)
+            return self.mask_reuse(inputs, rng)
         full = tuple(inputs.shape[-2:])
         samples = data_samples or [None] * inputs.shape[0]
         sizes = [
             tuple(getattr(s, 'img_shape', None) or full)[:2] for s in samples
         ]
         return self.mask_reuse(inputs,
+                               rng,
                                image_sizes=torch.tensor(sizes),
                                pad_value=getattr(self, self.pad_value_name))
