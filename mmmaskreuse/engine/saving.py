@@ -21,13 +21,14 @@ import tempfile
 import threading
 import zipfile
 from collections import deque
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 from mmengine.dist import all_reduce, get_world_size, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import EpochBasedTrainLoop
+from torch.utils.data import DataLoader
 
 from mmmaskreuse.registry import HOOKS
 from .loops import BATCHES_DONE, ResumableEpochBasedTrainLoop
@@ -61,6 +62,40 @@ class AtomicLocalBackend(LocalBackend):
 register_backend('local', AtomicLocalBackend, force=True, prefixes='')
 
 
+class WorkerKeepsServing:
+    """A loader's ``worker_init_fn`` after which the worker outlives a
+    SIGTERM that its parent did not send (a scheduler's signal to every
+    process of the job), so the rank can finish its iteration and save.
+
+    torch's worker exits on any SIGTERM from elsewhere; here a thread takes
+    SIGTERM with ``sigwaitinfo`` (blocked for the rest of the worker) and
+    exits only when the sender is the parent, as torch's handler does then.
+    The worker still stops when the parent shuts it down, terminates it or
+    dies (torch's watchdog), and SIGKILL still kills it.
+
+    Args:
+        worker_init_fn (callable, optional): The loader's own function,
+            called first with the worker id.
+    """
+
+    def __init__(self, worker_init_fn: Optional[Callable] = None) -> None:
+        self.worker_init_fn = worker_init_fn
+
+    def __call__(self, worker_id: int) -> None:
+        if self.worker_init_fn is not None:
+            self.worker_init_fn(worker_id)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        threading.Thread(
+            target=_exit_on_sigterm_from, args=(os.getppid(), ),
+            name='sigterm-from-parent', daemon=True).start()
+
+
+def _exit_on_sigterm_from(parent: int) -> None:
+    while signal.sigwaitinfo({signal.SIGTERM}).si_pid != parent:
+        pass
+    os._exit(0)
+
+
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` that removes the oldest of
@@ -82,11 +117,15 @@ class SafeCheckpointHook(CheckpointHook):
     ``KillWait`` defaults to 30 s). The file stays beside the rotated ones
     (``max_keep_ckpts`` does not count it).
 
-    Loader workers: a scheduler (or torchrun) signals a rank's whole process
-    group, and torch's workers exit on SIGTERM; the main process would then
-    raise from its SIGCHLD handler, wherever it is. Once SIGTERM has come,
-    the running iteration needs no more data, so worker deaths are no longer
-    errors (SIGCHLD goes back to its default).
+    Loader workers: a scheduler signals every process of a rank (torchrun
+    its process group, SLURM its cgroup), and torch's workers exit on a
+    SIGTERM that their parent did not send. A rank caught fetching a batch
+    would then fail with "worker exited unexpectedly", and its peers with a
+    closed connection, with nothing saved. So the hook gives the train and
+    val loaders' workers :class:`WorkerKeepsServing` as ``worker_init_fn``
+    (wrapping the configured one): they ignore such a signal and exit as
+    usual when their parent shuts them down (or dies). With the ``spawn``
+    start method the wrapper travels by pickle, like any ``worker_init_fn``.
     """
 
     _stop_signal = None
@@ -99,6 +138,13 @@ class SafeCheckpointHook(CheckpointHook):
             self.keep_ckpt_ids = deque(self.keep_ckpt_ids)
         self._previous_handler = None
         self._owner = os.getpid()
+        for loop in (runner.train_loop, runner.val_loop):
+            loader = getattr(loop, 'dataloader', None)
+            if (isinstance(loader, DataLoader) and loader.num_workers > 0
+                    and not isinstance(loader.worker_init_fn,
+                                       WorkerKeepsServing)):
+                loader.worker_init_fn = WorkerKeepsServing(
+                    loader.worker_init_fn)
         if threading.current_thread() is threading.main_thread():
             self._previous_handler = signal.signal(signal.SIGTERM,
                                                    self._note_signal)
@@ -111,8 +157,6 @@ class SafeCheckpointHook(CheckpointHook):
             os.kill(os.getpid(), signum)
             return
         self._stop_signal = signum
-        # the same signal is ending this rank's loader workers: expected now
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
     def after_train(self, runner) -> None:
         super().after_train(runner)

@@ -1,7 +1,10 @@
 """Checkpoints survive a kill, a full disk or a preemption."""
 import errno
+import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
@@ -17,13 +20,10 @@ from mmmaskreuse.engine import saving
 
 @pytest.fixture(autouse=True)
 def keep_sigterm_handler():
-    """The hook takes SIGTERM over in before_train (and SIGCHLD when the
-    signal comes); give them back."""
-    handlers = {sig: signal.getsignal(sig)
-                for sig in (signal.SIGTERM, signal.SIGCHLD)}
+    """The hook takes SIGTERM over in before_train; give it back."""
+    handler = signal.getsignal(signal.SIGTERM)
     yield
-    for sig, handler in handlers.items():
-        signal.signal(sig, handler)
+    signal.signal(signal.SIGTERM, handler)
 
 
 def test_local_writes_go_through_the_atomic_backend(tmp_path):
@@ -61,7 +61,7 @@ class _Runner(SimpleNamespace):
 def test_the_oldest_checkpoint_goes_only_after_the_newest_is_written(
         tmp_path, keep):
     runner = _Runner(work_dir=str(tmp_path), present=[], saved=[],
-                     train_loop=None,
+                     train_loop=None, val_loop=None,
                      message_hub=MessageHub.get_instance(f'save{keep}'),
                      logger=SimpleNamespace(info=print))
     hook = SafeCheckpointHook(interval=1, max_keep_ckpts=keep)
@@ -79,7 +79,7 @@ def test_the_oldest_checkpoint_goes_only_after_the_newest_is_written(
 
 def _preempted_runner(tmp_path, name):
     return _Runner(work_dir=str(tmp_path), present=[], saved=[], iter=6,
-                   epoch=1, train_loop=None,
+                   epoch=1, train_loop=None, val_loop=None,
                    message_hub=MessageHub.get_instance(name),
                    logger=SimpleNamespace(info=print, warning=print))
 
@@ -121,6 +121,97 @@ def test_a_process_forked_after_before_train_still_dies_of_sigterm(
     _, status = os.waitpid(child, 0)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
     assert hook._stop_signal is None  # the trainer itself was not signalled
+
+
+def _keeps_serving_worker(ready):
+    saving.WorkerKeepsServing()(0)
+    ready.set()
+    time.sleep(30)
+
+
+def test_a_loader_worker_outlives_a_foreign_sigterm_not_its_parents():
+    """The scheduler's SIGTERM (sent by another process) leaves the worker
+    serving; its parent's (multiprocessing's terminate) still ends it."""
+    context = multiprocessing.get_context('fork')
+    ready = context.Event()
+    worker = context.Process(target=_keeps_serving_worker, args=(ready, ))
+    worker.start()
+    try:
+        assert ready.wait(10)
+        subprocess.run(['kill', '-TERM', str(worker.pid)], check=True)
+        worker.join(1)
+        assert worker.is_alive()
+        worker.terminate()  # from the parent
+        worker.join(10)
+        assert worker.exitcode == 0
+    finally:
+        if worker.is_alive():
+            worker.kill()
+
+
+LOADER = """
+import signal, sys, time
+from torch.utils.data import DataLoader
+from mmmaskreuse.engine.saving import WorkerKeepsServing
+
+class Slow:
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        time.sleep(0.2)
+        return i
+
+signal.signal(signal.SIGTERM, lambda *args: print('noted', flush=True))
+init = WorkerKeepsServing() if sys.argv[1] == 'wrapped' else None
+loader = DataLoader(Slow(), num_workers=2, worker_init_fn=init)
+got = []
+for batch in loader:
+    got.append(int(batch))
+    if len(got) == 1:
+        print('serving', flush=True)
+        time.sleep(1)  # the test signals now
+print('got', got, flush=True)
+"""
+
+
+@pytest.mark.parametrize('workers', ['wrapped', 'torch'])
+def test_a_sigterm_to_the_whole_group_leaves_the_loader_serving(workers):
+    """torchrun signals a rank's process group: with the hook's
+    ``worker_init_fn`` the rank still gets every batch it asks for; with
+    torch's workers alone the fetch fails."""
+    process = subprocess.Popen(
+        [sys.executable, '-c', LOADER, workers], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        assert process.stdout.readline() == 'serving\n'
+        os.killpg(process.pid, signal.SIGTERM)
+        log = process.communicate(timeout=60)[0]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    if workers == 'wrapped':
+        assert process.returncode == 0, log
+        assert log.endswith(f'got {list(range(8))}\n'), log
+    else:
+        assert process.returncode != 0
+        assert 'killed by signal: Terminated' in log, log
+
+
+def test_the_hook_gives_loader_workers_its_init_fn(tmp_path):
+    runner = _preempted_runner(tmp_path, 'sigterm-loaders')
+    seeded = []
+    runner.train_loop = SimpleNamespace(dataloader=torch.utils.data.DataLoader(
+        range(4), num_workers=2, worker_init_fn=seeded.append))
+    runner.val_loop = SimpleNamespace(dataloader=torch.utils.data.DataLoader(
+        range(4), num_workers=0))
+    hook = SafeCheckpointHook(interval=1)
+    hook.before_train(runner)
+    hook.before_train(runner)  # once only
+    init = runner.train_loop.dataloader.worker_init_fn
+    assert isinstance(init, saving.WorkerKeepsServing)
+    assert init.worker_init_fn == seeded.append  # the configured one runs
+    assert runner.val_loop.dataloader.worker_init_fn is None  # no workers
 
 
 def test_a_sigterm_on_another_rank_stops_this_one_too(tmp_path, monkeypatch):
