@@ -22,9 +22,19 @@ CONFIGS = sorted(
 # families' recipes (STARTS_FROM), the twin test checks that pairing.
 METHOD_KEYS = tuple(
     f'{where}data_preprocessor.{key}' for where in ('', 'model.')
-    for key in ('type', 'mask_generator', 'prob')) + tuple(
+    for key in ('type', 'mask_generator', 'prob', 'reuse_view')) + tuple(
         f'model.backbone.{key}' for key in ('type', 'freeze_reuse'))
 INIT_CHECKPOINT = 'model.backbone.init_cfg.checkpoint'
+PIPELINE = 'train_dataloader.dataset.pipeline'
+REUSE_VIEW = 'mmmaskreuse.AutoAugmentReuseView'
+# the classification recipes train as the authors do
+AUTHORS_PROTOCOL = [
+    f'maskanynet/{name}.py' for name in (
+        'resnet50_imagenet', 'resnet101_imagenet', 'swin-t_imagenet',
+        'vit-b16_imagenet', 'resnet34_cifar100', 'resnet34_tinyimagenet',
+        'resnet34_cifar100_224px', 'resnet34_tinyimagenet_224px',
+        'toy/resnet18_toy_cls')
+]
 
 
 def flatten(value, prefix=''):
@@ -91,8 +101,27 @@ def test_maskanynet_config_is_its_twin_plus_the_method(name):
         if ours.get(key) != theirs.get(key)
     }
     assert changed, 'a MaskAnyNet config must change the backbone'
+    # the authors' protocol adds the reuse view's copy, nothing else
+    if PIPELINE in changed:
+        changed.remove(PIPELINE)
+        assert ours[PIPELINE][:-1] == theirs[PIPELINE]
+        assert ours[PIPELINE][-1]['type'] == REUSE_VIEW
     assert all(key.startswith(METHOD_KEYS) for key in changed), sorted(
         key for key in changed if not key.startswith(METHOD_KEYS))
+
+
+@pytest.mark.parametrize('name', AUTHORS_PROTOCOL)
+def test_classification_recipes_follow_the_authors_protocol(name):
+    """20 % of the samples masked; the others' reuse branch sees the
+    pipeline's AutoAugment copy, made after PackInputs, in the colour order
+    of the images (CIFAR's arrays are RGB, loaded files BGR)."""
+    cfg = load_config(osp.join(REPO, 'configs', name))
+    assert cfg.data_preprocessor.prob == 0.2
+    assert cfg.data_preprocessor.reuse_view == 'augmented'
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert pipeline[-2]['type'] == 'PackInputs'
+    assert pipeline[-1]['type'] == REUSE_VIEW
+    assert pipeline[-1].get('to_rgb', True) == cfg.data_preprocessor.to_rgb
 
 
 @pytest.mark.parametrize('name,recipe', sorted(STARTS_FROM.items()))

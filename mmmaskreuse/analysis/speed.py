@@ -63,7 +63,9 @@ def synthetic_batch(model: nn.Module,
     Images are uint8 [3, H, W] tensors; the data samples are those of the
     model's library, with random ground truth: a label (classification),
     three boxes with box-shaped masks (detection), a label map
-    (segmentation), nothing (self-supervised).
+    (segmentation), nothing (self-supervised); and the pipeline's
+    ``reuse_img`` where a MaskAnyNet classifier's ``reuse_view`` is
+    'augmented'.
 
     Args:
         model (nn.Module): The model; its data preprocessor tells the task.
@@ -108,6 +110,15 @@ def synthetic_batch(model: nn.Module,
         if task == 'cls':
             for sample, label in zip(samples, labels[:, 0]):
                 sample.set_gt_label(label)
+            if getattr(model.data_preprocessor, 'reuse_view',
+                       None) == 'augmented':
+                # the loaders' AutoAugment copy (its cost is not the step's)
+                for sample in samples:
+                    sample.set_field(
+                        torch.randint(0, 256, (3, height, width),
+                                      generator=rng,
+                                      dtype=torch.uint8).to(device),
+                        'reuse_img')
         else:  # self-supervised recipes collate with default_collate
             inputs = torch.stack(inputs)
     return dict(inputs=inputs, data_samples=samples)

@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from .authors_grid import AuthorsGridMask
-from .strategies import (BaseMaskGenerator, _uniform, build_mask_generator,
-                         raster_order)
+from .strategies import (BaseMaskGenerator, CombinedMask, _uniform,
+                         build_mask_generator, raster_order)
 
 
 class MaskedInputs(NamedTuple):
@@ -265,7 +265,8 @@ class MaskReuse:
 
     Each sample is masked with probability ``prob``. A sample left unmasked
     keeps its image, gets the downsampled full image as its reuse image (as
-    at test time) and an all-False cell mask.
+    at test time; or a view of it given to :meth:`__call__`, e.g. the
+    authors' AutoAugment copy) and an all-False cell mask.
 
     Args:
         mask_generator (dict | BaseMaskGenerator): The strategy, or its
@@ -287,6 +288,14 @@ class MaskReuse:
         self.fill_value = fill_value
 
     @property
+    def masks_pixels(self) -> bool:
+        """Whether the strategy draws pixel masks that depend on the image
+        size (the authors' Grid, alone or in a Combined mask)."""
+        gen = self.mask_generator
+        return isinstance(gen, AuthorsGridMask) or (isinstance(
+            gen, CombinedMask) and gen.grid_variant == 'authors')
+
+    @property
     def reuse_grid(self) -> Tuple[int, int]:
         return self.mask_generator.reuse_grid
 
@@ -300,7 +309,9 @@ class MaskReuse:
                  images: torch.Tensor,
                  generator: Optional[torch.Generator] = None,
                  image_sizes: Optional[torch.Tensor] = None,
-                 pad_value: float = 0.) -> MaskedInputs:
+                 pad_value: float = 0.,
+                 unmasked_view: Optional[torch.Tensor] = None
+                 ) -> MaskedInputs:
         """Mask a batch.
 
         Args:
@@ -314,6 +325,10 @@ class MaskReuse:
                 grid must divide.
             pad_value (float): Padding of the reuse canvas, with
                 ``image_sizes``. Defaults to 0.
+            unmasked_view (Tensor, optional): [B, C, H', W'], what the
+                reuse branch of a sample left unmasked sees, resized to the
+                reuse size like the image would be (the authors'
+                AutoAugment copy). Defaults to None: the image itself.
 
         Returns:
             MaskedInputs: ``masked_image`` [B, C, H, W], ``reuse_image``
@@ -324,8 +339,15 @@ class MaskReuse:
             image is ``reuse_size(H, W, 0.25)`` and ``cell_mask`` the pixel
             mask [B, H, W]; padded batches (``image_sizes``) are refused.
         """
-        if isinstance(self.mask_generator, AuthorsGridMask):
-            return self._authors_grid(images, generator, image_sizes)
+        if unmasked_view is not None and (
+                unmasked_view.dim() != 4
+                or unmasked_view.shape[:2] != images.shape[:2]):
+            raise ValueError(
+                'unmasked_view must be [B, C, H, W] like images '
+                f'{tuple(images.shape)}, got {tuple(unmasked_view.shape)}')
+        if self.masks_pixels:
+            return self._authors_grid(images, generator, image_sizes,
+                                      unmasked_view)
         batch, device = images.shape[0], images.device
         gh, gw = self.mask_generator.grid_size
         if image_sizes is not None:
@@ -342,7 +364,8 @@ class MaskReuse:
                                     gw,
                                     dtype=torch.bool,
                                     device=device)
-            return MaskedInputs(images, self.downsample(images), cell_mask)
+            return MaskedInputs(images, self._unmasked_reuse(
+                images, unmasked_view), cell_mask)
         cell_mask, order = self.mask_generator.sample(batch, device,
                                                       generator)
         masked, reuse = _mask_and_reuse(images, cell_mask, order,
@@ -352,21 +375,59 @@ class MaskReuse:
             applied = _uniform((batch, ), device, generator) < self.prob
             masked = torch.where(applied[:, None, None, None], masked, images)
             reuse = torch.where(applied[:, None, None, None], reuse,
-                                self.downsample(images))
+                                self._unmasked_reuse(images, unmasked_view))
             cell_mask = cell_mask & applied[:, None, None]
         return MaskedInputs(masked, reuse, cell_mask)
 
+    def _patch_or_authors_grid(
+        self, images: torch.Tensor, out_size: Tuple[int, int],
+        generator: Optional[torch.Generator]
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``CombinedMask(grid='authors')``: each sample gets its Patch
+        mask (on the cell grid, pixel masks [B, H, W]) with probability
+        ``patch_prob``, else its authors' Grid; both are drawn for the
+        whole batch and picked per sample. At 25 % the Patch reuse image
+        is ``(gh / 2) * (H / gh) = H / 2`` high, the Grid's size."""
+        combined, batch = self.mask_generator, images.shape[0]
+        grid_masked, grid_reuse, grid_pixels = (
+            combined.grid.mask_and_reuse(images, out_size, self.fill_value,
+                                         generator))
+        cell_mask, order = combined.patch.sample(batch, images.device,
+                                                 generator)
+        patch_masked, patch_reuse = _mask_and_reuse(
+            images, cell_mask, order, combined.reuse_grid, self.fill_value,
+            None, 0.)
+        (gh, gw), (height, width) = combined.grid_size, images.shape[-2:]
+        patch_pixels = cell_mask.repeat_interleave(
+            height // gh, 1).repeat_interleave(width // gw, 2)
+        patch = _uniform((batch, ), images.device,
+                         generator) < combined.patch_prob
+        pick = patch[:, None, None, None]
+        return (torch.where(pick, patch_masked, grid_masked),
+                torch.where(pick, patch_reuse, grid_reuse),
+                torch.where(patch[:, None, None], patch_pixels, grid_pixels))
+
+    def _unmasked_reuse(self, images: torch.Tensor,
+                        view: Optional[torch.Tensor]) -> torch.Tensor:
+        """The reuse image of samples left unmasked: ``view`` (else the
+        image) resized to the reuse size of ``images``."""
+        if view is None:
+            return self.downsample(images)
+        size = reuse_size(*images.shape[-2:], self.mask_generator.mask_ratio)
+        return resize_image(view, size)
+
     def _authors_grid(self, images: torch.Tensor,
                       generator: Optional[torch.Generator],
-                      image_sizes: Optional[torch.Tensor]) -> MaskedInputs:
-        """:meth:`__call__` with an :class:`AuthorsGridMask`: it masks the
-        images itself and reports a pixel mask [B, H, W]."""
+                      image_sizes: Optional[torch.Tensor],
+                      unmasked_view: Optional[torch.Tensor]) -> MaskedInputs:
+        """:meth:`__call__` with the authors' Grid (:attr:`masks_pixels`):
+        it masks the images itself and reports a pixel mask [B, H, W]."""
         if image_sizes is not None:
             raise ValueError(
-                'AuthorsGridMask is classification-only for now: padded '
-                'detection/segmentation batches (image_sizes) are not '
+                f'{self.mask_generator!r} is classification-only for now: '
+                'padded detection/segmentation batches (image_sizes) are not '
                 'supported; use PatchMask, GridMask, RandomMask or '
-                'CombinedMask there')
+                "CombinedMask(grid='cells') there")
         if images.dim() != 4:
             raise ValueError('images must have shape [B, C, H, W], '
                              f'got {tuple(images.shape)}')
@@ -377,14 +438,19 @@ class MaskReuse:
                                      width,
                                      dtype=torch.bool,
                                      device=images.device)
-            return MaskedInputs(images, self.downsample(images), pixel_mask)
-        masked, reuse, pixel_mask = self.mask_generator.mask_and_reuse(
-            images, reuse_size(height, width, self.mask_generator.mask_ratio),
-            self.fill_value, generator)
+            return MaskedInputs(images, self._unmasked_reuse(
+                images, unmasked_view), pixel_mask)
+        out_size = reuse_size(height, width, self.mask_generator.mask_ratio)
+        if isinstance(self.mask_generator, AuthorsGridMask):
+            masked, reuse, pixel_mask = self.mask_generator.mask_and_reuse(
+                images, out_size, self.fill_value, generator)
+        else:
+            masked, reuse, pixel_mask = self._patch_or_authors_grid(
+                images, out_size, generator)
         if self.prob < 1:
             applied = _uniform((batch, ), images.device, generator) < self.prob
             masked = torch.where(applied[:, None, None, None], masked, images)
             reuse = torch.where(applied[:, None, None, None], reuse,
-                                self.downsample(images))
+                                self._unmasked_reuse(images, unmasked_view))
             pixel_mask = pixel_mask & applied[:, None, None]
         return MaskedInputs(masked, reuse, pixel_mask)

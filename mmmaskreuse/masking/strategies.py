@@ -284,31 +284,58 @@ class RandomMask(BaseMaskGenerator):
 class CombinedMask(_ListedMaskGenerator):
     """Patch or Grid, chosen per sample (the paper's best setting): a Patch
     mask at a uniform position with probability ``patch_prob``, otherwise a
-    Grid mask at uniform offsets.
+    Grid mask.
+
+    ``grid`` picks the Grid: ``'cells'``, :class:`GridMask` on the cell
+    grid at uniform offsets; or ``'authors'``, the authors' Grid
+    (:class:`~mmmaskreuse.masking.AuthorsGridMask`: pixel cells of a random
+    size per sample, 25 % only). With ``'authors'`` the masks depend on the
+    image size, so masking goes through
+    :class:`~mmmaskreuse.masking.MaskReuse` (classification batches only),
+    which reports pixel masks [B, H, W]; the Patch reuse image must then
+    have the authors' reuse size ``H/2 x W/2`` (``grid_size`` divides the
+    image), and :meth:`sample` raises a ``TypeError``.
 
     Args:
         mask_ratio (float): Fraction of the cells masked. Defaults to 0.25.
         grid_size (tuple[int, int]): Cells ``(gh, gw)``. Defaults to (8, 8).
         patch_prob (float): Probability that a sample gets a Patch mask, in
             [0, 1]; otherwise it gets a Grid mask. Defaults to 0.5.
-        period (int): Period of the Grid masks. Defaults to 2.
+        period (int): Period of the Grid masks, with ``grid='cells'``.
+            Defaults to 2.
+        grid (str): 'cells' or 'authors', see above. Defaults to 'cells'.
     """
 
     def __init__(self,
                  mask_ratio: float = 0.25,
                  grid_size: Sequence[int] = (8, 8),
                  patch_prob: float = 0.5,
-                 period: int = 2) -> None:
+                 period: int = 2,
+                 grid: str = 'cells') -> None:
         super().__init__(mask_ratio, grid_size)
         if (not isinstance(patch_prob, Real) or isinstance(patch_prob, bool)
                 or not 0 <= patch_prob <= 1):
             raise ValueError(
                 f'patch_prob must be in [0, 1], got {patch_prob!r}')
+        if grid not in ('cells', 'authors'):
+            raise ValueError(
+                f"grid must be 'cells' or 'authors', got {grid!r}")
         self.patch_prob = float(patch_prob)
         self.patch = PatchMask(mask_ratio, grid_size)
-        self.grid = GridMask(mask_ratio, grid_size, period)
+        self.grid_variant = grid
+        if grid == 'authors':
+            # imported here: authors_grid builds on this module
+            from .authors_grid import AuthorsGridMask
+            self.grid = AuthorsGridMask(mask_ratio)
+        else:
+            self.grid = GridMask(mask_ratio, grid_size, period)
 
     def listed(self):
+        if self.grid_variant == 'authors':
+            raise TypeError(
+                "CombinedMask(grid='authors') has no cell masks of its own: "
+                'its Grid depends on the image size; mask images with '
+                'MaskReuse')
         patches, patch_probs = self.patch.listed()
         grids, grid_probs = self.grid.listed()
         return torch.cat([patches, grids]), torch.cat([
@@ -316,6 +343,9 @@ class CombinedMask(_ListedMaskGenerator):
         ])
 
     def __repr__(self) -> str:
+        if self.grid_variant == 'authors':
+            return (super().__repr__()[:-1] +
+                    f", patch_prob={self.patch_prob}, grid='authors')")
         return (super().__repr__()[:-1] + f', patch_prob={self.patch_prob}, '
                 f'period={self.grid.period})')
 

@@ -219,8 +219,9 @@ def test_padded_batches_are_refused():
     images = images_of(2, size=(64, 64))
     transform = MaskReuse(dict(type='AuthorsGridMask'))
     for sizes in ([[64, 64], [40, 50]], [[64, 64], [64, 64]]):
-        with pytest.raises(ValueError,
-                           match='AuthorsGridMask is classification-only'):
+        with pytest.raises(
+                ValueError,
+                match=r'AuthorsGridMask\(.*\) is classification-only'):
             transform(images, image_sizes=torch.tensor(sizes))
 
 
@@ -272,3 +273,60 @@ def test_cuda_gives_the_cpu_result():
     assert torch.equal(want.masked_image, got.masked_image.cpu())
     assert torch.equal(want.cell_mask, got.cell_mask.cpu())
     assert torch.allclose(want.reuse_image, got.reuse_image.cpu(), atol=1e-5)
+
+
+def _cell_size(mask):
+    """(ch, cw) of an authors' lattice: the first run of masked rows and
+    columns from the top-left corner."""
+    rows, cols = mask.any(1), mask.any(0)
+    return int(rows.int().argmin()), int(cols.int().argmin())
+
+
+@pytest.mark.parametrize('patch_prob', [0., 0.5, 1.])
+def test_combined_draws_a_patch_or_the_authors_grid_per_sample(patch_prob):
+    images = images_of(32, size=(64, 64))
+    pair = MaskReuse(dict(type='CombinedMask', grid='authors',
+                          patch_prob=patch_prob),
+                     fill_value=-1.)(images, torch.Generator().manual_seed(0))
+    assert pair.cell_mask.shape == (32, 64, 64)
+    assert pair.reuse_image.shape == (32, 3, 32, 32)
+    patches = 0
+    for image, masked, reuse, mask in zip(images, *pair):
+        assert torch.equal(masked == -1, mask[None].expand_as(masked))
+        rows = mask.any(1).nonzero().flatten()
+        cols = mask.any(0).nonzero().flatten()
+        top, left = int(rows[0]), int(cols[0])
+        block = (len(rows) == len(cols) == 32 and top % 8 == 0
+                 and left % 8 == 0 and bool(mask[top:top + 32,
+                                                 left:left + 32].all()))
+        if block:  # a Patch on the 8x8 cell grid: reuse is the block
+            patches += 1
+            assert torch.equal(reuse, image[:, top:top + 32, left:left + 32])
+        else:  # the authors' Grid with this sample's cell size
+            want_masked, want_mask, want_reuse, _ = reference(
+                image, _cell_size(mask), (32, 32), fill_value=-1.)
+            assert torch.equal(mask, want_mask)
+            assert torch.equal(masked, want_masked)
+            torch.testing.assert_close(reuse, want_reuse)
+    assert patches == {0.: 0, 1.: 32}.get(patch_prob, patches)
+    if patch_prob == 0.5:
+        assert 8 <= patches <= 24
+
+
+def test_combined_with_the_authors_grid_is_built_and_checked():
+    gen = build_mask_generator(dict(type='CombinedMask', grid='authors'))
+    assert repr(gen) == ("CombinedMask(mask_ratio=0.25, grid_size=(8, 8), "
+                         "patch_prob=0.5, grid='authors')")
+    assert MaskReuse(gen).masks_pixels
+    assert not MaskReuse(dict(type='CombinedMask')).masks_pixels
+    with pytest.raises(TypeError, match="grid='authors'.*MaskReuse"):
+        gen(4)
+    with pytest.raises(ValueError, match="grid must be.*'pixels'"):
+        build_mask_generator(dict(type='CombinedMask', grid='pixels'))
+    with pytest.raises(ValueError, match='supports only mask_ratio=0.25'):
+        build_mask_generator(
+            dict(type='CombinedMask', grid='authors', mask_ratio=0.5625,
+                 grid_size=(8, 8)))
+    with pytest.raises(ValueError, match='classification-only'):
+        MaskReuse(gen)(images_of(2, size=(64, 64)),
+                       image_sizes=torch.tensor([[64, 64], [40, 48]]))

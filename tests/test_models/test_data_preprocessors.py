@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from mmpretrain.structures import DataSample
@@ -130,3 +131,60 @@ def test_bad_mask_settings_fail_at_build():
         preprocessor(mask_generator=dict(type='PatchMask', mask_ratio=0.3))
     with pytest.raises(ValueError, match="unknown mask strategy .*Hexagon"):
         preprocessor(mask_generator=dict(type='HexagonMask'))
+
+
+def with_views(data, views):
+    for sample, view in zip(data['data_samples'], views):
+        sample.set_field(view, 'reuse_img')
+    return data
+
+
+MIXUP = dict(augments=dict(type='Mixup', alpha=1.0))
+
+
+@pytest.mark.parametrize('batch_augments', [None, MIXUP])
+def test_the_augmented_view_goes_the_images_way(batch_augments):
+    """A view equal to its image gives what 'downsample' gives, with Mixup
+    too: the view is normalised like the image and mixed with its draws."""
+    raw = batch(size=32)
+    kwargs = dict(prob=0.5, batch_augments=batch_augments)
+    torch.manual_seed(0)
+    np.random.seed(0)  # Mixup's lambda
+    plain = preprocessor(**kwargs)(raw, training=True)['inputs']
+    torch.manual_seed(0)
+    np.random.seed(0)
+    augmented = preprocessor(reuse_view='augmented', **kwargs)(
+        with_views(raw, raw['inputs']), training=True)['inputs']
+    for ours, theirs in zip(augmented, plain):
+        torch.testing.assert_close(ours, theirs)
+    kept = ~augmented.cell_mask.flatten(1).any(1)
+    assert kept.any() and not kept.all()
+
+
+def test_unmasked_samples_reuse_the_view_masked_ones_their_cells():
+    raw = batch(size=32)
+    views = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
+             for _ in raw['inputs']]
+    torch.manual_seed(1)
+    plain = preprocessor(prob=0.5)(raw, training=True)['inputs']
+    torch.manual_seed(1)
+    pre = preprocessor(prob=0.5, reuse_view='augmented')
+    pair = pre(with_views(raw, views), training=True)['inputs']
+    kept = ~pair.cell_mask.flatten(1).any(1)
+    assert kept.any() and not kept.all()
+    normalised = (torch.stack(views).float() - 128) / 64
+    expected = pre.mask_reuse.downsample(normalised)
+    torch.testing.assert_close(pair.reuse_image[kept], expected[kept])
+    torch.testing.assert_close(pair.reuse_image[~kept],
+                               plain.reuse_image[~kept])
+    assert torch.equal(pair.masked_image, plain.masked_image)
+
+
+def test_the_augmented_view_needs_the_pipelines_copy():
+    with pytest.raises(ValueError, match="reuse_view must be one of"):
+        preprocessor(reuse_view='autoaugment')
+    pre = preprocessor(reuse_view='augmented')
+    with pytest.raises(KeyError, match='AutoAugmentReuseView'):
+        pre(batch(), training=True)
+    # evaluation needs no copy
+    assert torch.is_tensor(pre(batch(), training=False)['inputs'])

@@ -28,12 +28,9 @@ def run_compare(cwd, *flags, check=True):
                     timeout=300, check=check)
 
 
-# peak memory (two fresh worker processes) is measured in one mode only
-@pytest.mark.parametrize('mode,flags', [('train', []),
-                                        ('test', ['--no-memory'])])
-def test_compare_speed_ends_with_the_ratio_line(tmp_path, mode, flags):
-    proc = run_compare(tmp_path, '--mode', mode,
-                       '--masking-batch-size', '8', *flags)
+def test_compare_speed_train_ends_with_the_ratio_line(tmp_path):
+    proc = run_compare(tmp_path, '--mode', 'train', '--masking-batch-size',
+                       '8')
     lines = proc.stdout.strip().splitlines()
     ratio, peak_a, peak_b = map(float, LAST_LINE.match(lines[-1]).groups())
     medians = [
@@ -46,27 +43,34 @@ def test_compare_speed_ends_with_the_ratio_line(tmp_path, mode, flags):
     params = [float(p) for p in re.findall(r'([0-9.]+) M params',
                                            proc.stdout)]
     assert params[0] > params[1]
-    if flags:
-        assert peak_a == peak_b == 0
-    else:
-        assert peak_a > 0 and peak_b > 0
+    assert peak_a > 0 and peak_b > 0
     assert re.search(r'masking 8x3x64x64 with CombinedMask\(mask_ratio='
                      r'0\.25, grid_size=\(8, 8\).*speed-up [0-9.]+x '
                      r'\(batched: \d+ torch operators per call\)',
                      proc.stdout)
 
 
-def test_options_apply_to_config_a_only(tmp_path):
-    # decision fusion doubles the backbone: its head needs 1024 inputs
-    proc = run_compare(tmp_path, '--no-memory', '--masking-batch-size', '0',
-                       '--cfg-options', 'model.backbone.fusion=decision',
+def test_compare_speed_test_mode_and_options_of_config_a_only(tmp_path):
+    """Test mode, no memory runs, no masking benchmark; --cfg-options
+    change config A only: decision fusion doubles its backbone (its head
+    needs 1024 inputs)."""
+    proc = run_compare(tmp_path, '--mode', 'test', '--no-memory',
+                       '--masking-batch-size', '0', '--cfg-options',
+                       'model.backbone.fusion=decision',
                        'model.head.in_channels=1024')
+    assert 'compare_speed: mode=test' in proc.stdout
+    ratio, peak_a, peak_b = map(float, LAST_LINE.match(
+        proc.stdout.strip().splitlines()[-1]).groups())
+    medians = [
+        float(m) for m in re.findall(r'median step ([0-9.]+) ms',
+                                     proc.stdout)
+    ]
+    assert ratio == pytest.approx(medians[0] / medians[1], rel=0.01)
+    assert peak_a == peak_b == 0
     params = [float(p) for p in re.findall(r'([0-9.]+) M params',
                                            proc.stdout)]
     assert params[0] == pytest.approx(2 * params[1], rel=0.01)
     assert 'masking' not in proc.stdout
-    assert LAST_LINE.match(proc.stdout.strip().splitlines()[-1]).group(
-        2) == '0.0'
 
 
 def load_tool():

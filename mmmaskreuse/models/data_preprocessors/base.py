@@ -78,9 +78,14 @@ class MaskReuseMixin:
                                              data.get('data_samples'))
         return data
 
-    def mask_batch(self, inputs: torch.Tensor,
-                   data_samples: Optional[Sequence]) -> MaskedInputs:
-        """Mask a training batch [B, C, H, W].
+    def mask_batch(self,
+                   inputs: torch.Tensor,
+                   data_samples: Optional[Sequence],
+                   unmasked_view: Optional[torch.Tensor] = None
+                   ) -> MaskedInputs:
+        """Mask a training batch [B, C, H, W]; ``unmasked_view`` (same
+        shape, optional) is what the reuse branch of unmasked samples sees,
+        resized (default: the image).
 
         Padded batches (``pad_value_name`` set) get the grid laid over each
         image: the top-left ``img_shape`` of its sample (the whole ``H x W``
@@ -90,7 +95,7 @@ class MaskReuseMixin:
         """
         rng = self.mask_rng(inputs.device)
         if self.pad_value_name is None:
-            return self.mask_reuse(inputs, rng)
+            return self.mask_reuse(inputs, rng, unmasked_view=unmasked_view)
         full = tuple(inputs.shape[-2:])
         samples = data_samples or [None] * inputs.shape[0]
         sizes = [
@@ -99,4 +104,5 @@ class MaskReuseMixin:
         return self.mask_reuse(inputs,
                                rng,
                                image_sizes=torch.tensor(sizes),
-                               pad_value=getattr(self, self.pad_value_name))
+                               pad_value=getattr(self, self.pad_value_name),
+                               unmasked_view=unmasked_view)

@@ -1,0 +1,22 @@
+# Vanilla twin of maskanynet/resnet34_cifar100_224px.py: CIFAR-100 as the
+# MaskAnyNet authors' code trains it: images upsampled to 224 px and
+# mmpretrain's standard ResNet-34 (7x7 stem and max-pool); the schedule of
+# resnet34_cifar100.py (32 px, CIFAR stem), its other reading.
+_base_ = './resnet34_cifar100.py'
+
+model = dict(
+    backbone=dict(_delete_=True, type='ResNet', depth=34, num_stages=4,
+                  out_indices=(3, ), style='pytorch'))
+train_pipeline = [
+    dict(type='RandomCrop', crop_size=32, padding=4),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='Resize', scale=(224, 224)),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='Resize', scale=(224, 224)),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
