@@ -1,6 +1,7 @@
 """Conditional MAE through the tools, on the toy data: pretrain, then
 fine-tune and linear-probe from its checkpoint and test, and draw the
 reconstruction."""
+import json
 import re
 
 import mmcv
@@ -199,3 +200,23 @@ def test_toy_finetune_and_linear_probe_beat_chance(toy_root, cfg, name,
                      str(work_dir)], toy_root)
     # docs: 45.0 (fine-tune) and 42.0 (probe); 4 classes, chance 25
     assert last_metric(test.stdout, 'accuracy/top1') > 35
+
+
+def test_plot_shot_losses_draws_what_the_run_logged(toy_root, pretrained,
+                                                    tmp_path):
+    checkpoint, log = pretrained
+    proc = run_tool(['analysis_tools/plot_shot_losses.py',
+                     str(checkpoint.parent), '--labels', 'two-shot',
+                     '--out-dir', str(tmp_path)], toy_root)
+    assert 'last loss' in proc.stdout
+    curves = json.loads((tmp_path / 'shot_losses.json').read_text())[
+        'two-shot']['curves']
+    assert sorted(curves) == ['loss', 'rec_shot1', 'rec_shot2']
+    for key in curves:
+        assert curves[key]['step'] == [1, 2]
+        assert curves[key]['value'] == pytest.approx(
+            logged(log, ' loss' if key == 'loss' else key), abs=1e-4)
+    assert (tmp_path / 'shot_losses.png').stat().st_size > 10_000
+    empty = run_tool(['analysis_tools/plot_shot_losses.py', str(tmp_path)],
+                     toy_root, check=False)
+    assert empty.returncode == 2 and 'no scalar log' in empty.stdout
