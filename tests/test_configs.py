@@ -2,8 +2,11 @@
 config differs from its vanilla twin only by the method."""
 import glob
 import os.path as osp
+from contextlib import ExitStack
+from unittest import mock
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from mmmaskreuse.engine import build_model, load_config, set_work_dir
@@ -46,10 +49,24 @@ def flatten(value, prefix=''):
     return {prefix.rstrip('.'): value}
 
 
+def build_uninitialised(cfg):
+    """``build_model(cfg)`` without filling the weights with random values:
+    what is built is the point here, and filling a ViT-L takes seconds."""
+    def keep(tensor, *args, **kwargs):
+        return tensor
+
+    with ExitStack() as stack:
+        for name in ('uniform_', 'normal_', 'trunc_normal_',
+                     'kaiming_uniform_', 'kaiming_normal_', 'xavier_uniform_',
+                     'xavier_normal_', 'orthogonal_'):
+            stack.enter_context(mock.patch.object(torch.nn.init, name, keep))
+        return build_model(cfg)
+
+
 @pytest.mark.parametrize('name', CONFIGS)
 def test_config_builds_its_model(name):
     cfg = load_config(osp.join(REPO, 'configs', name))
-    model = build_model(cfg)
+    model = build_uninitialised(cfg)
     check_masked_pairing(model)
     is_maskanynet = name.startswith('maskanynet')
     assert getattr(model.backbone, 'takes_masked_inputs',
