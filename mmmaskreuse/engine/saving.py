@@ -96,6 +96,53 @@ def _exit_on_sigterm_from(parent: int) -> None:
     os._exit(0)
 
 
+class _DefaultSigtermInForkedChildren:
+    """Gives SIGTERM its default action back in every process forked while
+    :class:`SafeCheckpointHook` handles it (a multiprocessing pool's
+    worker, as in mmdet's VOC evaluation during training).
+
+    A Python-level handler runs only in the main thread between bytecodes,
+    and Python drops a signal that arrives while the child is still being
+    set up after ``fork``: a worker could then outlive ``Pool.terminate()``,
+    and the pool's finaliser in the trainer would wait for it forever (seen
+    as a Faster R-CNN run that hung after its VOC evaluation). So SIGTERM is
+    blocked in the forking thread across ``fork`` and unblocked in the child
+    only once its action is the default: a signal sent meanwhile waits, then
+    ends the child.
+    """
+
+    def __init__(self) -> None:
+        self._masks = threading.local()
+
+    def _active(self) -> bool:
+        handler = signal.getsignal(signal.SIGTERM)
+        return getattr(handler, '__func__', None) is \
+            SafeCheckpointHook._note_signal
+
+    def before(self) -> None:
+        self._masks.previous = None
+        if self._active():
+            self._masks.previous = signal.pthread_sigmask(
+                signal.SIG_BLOCK, {signal.SIGTERM})
+
+    def after_in_parent(self) -> None:
+        if self._masks.previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._masks.previous)
+
+    def after_in_child(self) -> None:
+        previous = getattr(self._masks, 'previous', None)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+_fork_guard = _DefaultSigtermInForkedChildren()
+os.register_at_fork(
+    before=_fork_guard.before,
+    after_in_parent=_fork_guard.after_in_parent,
+    after_in_child=_fork_guard.after_in_child)
+
+
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` that removes the oldest of
@@ -126,6 +173,8 @@ class SafeCheckpointHook(CheckpointHook):
     (wrapping the configured one): they ignore such a signal and exit as
     usual when their parent shuts them down (or dies). With the ``spawn``
     start method the wrapper travels by pickle, like any ``worker_init_fn``.
+    Any other process forked from the trainer (a multiprocessing pool) gets
+    SIGTERM's default action back, so ``Pool.terminate()`` still ends it.
     """
 
     _stop_signal = None
@@ -137,7 +186,6 @@ class SafeCheckpointHook(CheckpointHook):
             # id (never deleting its file) while one more is kept
             self.keep_ckpt_ids = deque(self.keep_ckpt_ids)
         self._previous_handler = None
-        self._owner = os.getpid()
         for loop in (runner.train_loop, runner.val_loop):
             loader = getattr(loop, 'dataloader', None)
             if (isinstance(loader, DataLoader) and loader.num_workers > 0
@@ -150,12 +198,6 @@ class SafeCheckpointHook(CheckpointHook):
                                                    self._note_signal)
 
     def _note_signal(self, signum, frame) -> None:
-        if os.getpid() != self._owner:
-            # a process forked from the trainer (a multiprocessing pool)
-            # inherits this handler: it dies of the signal as before
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
         self._stop_signal = signum
 
     def after_train(self, runner) -> None:

@@ -1,4 +1,5 @@
 """Checkpoints survive a kill, a full disk or a preemption."""
+import ctypes
 import errno
 import multiprocessing
 import os
@@ -121,6 +122,42 @@ def test_a_process_forked_after_before_train_still_dies_of_sigterm(
     _, status = os.waitpid(child, 0)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
     assert hook._stop_signal is None  # the trainer itself was not signalled
+
+
+def test_a_forked_process_stuck_in_c_code_still_dies_of_sigterm(tmp_path):
+    """mmdet's VOC evaluation forks a pool inside training; a worker stuck
+    in a C call never runs a Python-level handler, so only SIGTERM's
+    default action lets ``Pool.terminate()`` end it (an inherited handler
+    hung CI's Faster R-CNN run in the pool's finaliser)."""
+    runner = _preempted_runner(tmp_path, 'sigterm-fork-c')
+    hook = SafeCheckpointHook(interval=1)
+    hook.before_train(runner)
+    try:
+        ready, ready_w = os.pipe()
+        child = os.fork()
+        if child == 0:  # relocks a default pthread mutex: blocks in C
+            libc = ctypes.CDLL(None)
+            mutex = ctypes.create_string_buffer(64)  # zeros: initialised
+            libc.pthread_mutex_lock(mutex)
+            os.write(ready_w, b'1')
+            libc.pthread_mutex_lock(mutex)
+            os._exit(0)
+        os.read(ready, 1)
+        os.kill(child, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(child, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            raise AssertionError('the forked process outlived SIGTERM')
+        assert os.WIFSIGNALED(status)
+        assert os.WTERMSIG(status) == signal.SIGTERM
+    finally:
+        hook.after_train(runner)
 
 
 def _keeps_serving_worker(ready):
