@@ -8,16 +8,19 @@ learns. A fast-tier test whose setup or body runs longer than
 tier keeps its budget as features are added.
 """
 import http.server
+import io
 import os
 import os.path as osp
 import re
 import resource
+import runpy
 import signal
 import socket
 import subprocess
 import sys
 import threading
-from contextlib import contextmanager
+import traceback
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from functools import partial
 from types import SimpleNamespace
 
@@ -183,6 +186,42 @@ def run_tool(args, cwd, timeout=900, env=None, check=True,
         raise AssertionError(f'{" ".join(cmd)} failed ({proc.returncode}):\n'
                              f'{proc.stdout[-6000:]}')
     return proc
+
+
+def run_tool_here(args, cwd):
+    """Run ``tools/<args>`` inside this process, as ``python tools/<args>``
+    would (as ``__main__``, with its argv, in ``cwd``), and return what
+    :func:`run_tool` returns (exit status; stdout and stderr together).
+
+    For commands that stop before they build a model (bad flags, paths,
+    configs): it saves the 10 s start of a new interpreter. The environment
+    and working directory are restored afterwards.
+    """
+    path = osp.join(REPO, 'tools', args[0])
+    argv, env, here = sys.argv, dict(os.environ), os.getcwd()
+    output = io.StringIO()
+    sys.argv = [path, *args[1:]]
+    os.chdir(cwd)
+    try:
+        with redirect_stdout(output), redirect_stderr(output):
+            try:
+                runpy.run_path(path, run_name='__main__')
+                code = 0
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else (
+                    0 if stop.code is None else 1)
+                if not isinstance(stop.code, (int, type(None))):
+                    print(stop.code, file=sys.stderr)
+            except Exception:  # as the interpreter: traceback, status 1
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.argv = argv
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(env)
+    return subprocess.CompletedProcess(['python', *args], code,
+                                       output.getvalue())
 
 
 def config(name):

@@ -1,22 +1,25 @@
-"""Bad input to the tools fails fast with a message naming the bad value."""
+"""Bad input to the tools fails fast with a message naming the bad value.
+
+Checks that stop before a model is built run the tool in this process
+(:func:`run_tool_here`); the others start it as a user would.
+"""
 import pytest
 import torch
 
-from tests.conftest import config, run_tool
+from tests.conftest import config, run_tool, run_tool_here
 from tests.test_engine.test_checkpoint import hostile_checkpoint
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
 
 
 def test_unknown_config_path(tmp_path):
-    proc = run_tool(['train.py', 'configs/nope/missing.py'], tmp_path,
-                    check=False)
+    proc = run_tool_here(['train.py', 'configs/nope/missing.py'], tmp_path)
     assert proc.returncode == 2
     assert 'config file not found: configs/nope/missing.py' in proc.stdout
 
 
 def test_missing_dataset_folder_says_how_to_make_it(tmp_path):
-    proc = run_tool(['train.py', CLS], tmp_path, check=False)
+    proc = run_tool_here(['train.py', CLS], tmp_path)
     assert proc.returncode == 2
     assert 'dataset path not found: data/toy/cls' in proc.stdout
     assert 'python tools/misc/make_toy_data.py --out data/toy' in proc.stdout
@@ -25,40 +28,39 @@ def test_missing_dataset_folder_says_how_to_make_it(tmp_path):
 def test_missing_test_dataset_folder(tmp_path):
     checkpoint = tmp_path / 'model.pth'
     checkpoint.write_bytes(b'')
-    proc = run_tool(['test.py', CLS, str(checkpoint)], tmp_path, check=False)
+    proc = run_tool_here(['test.py', CLS, str(checkpoint)], tmp_path)
     assert proc.returncode == 2
     assert 'dataset path not found: data/toy/cls' in proc.stdout
 
 
 def test_wrong_launcher(tmp_path):
-    proc = run_tool(['train.py', CLS, '--launcher', 'torchrun'], tmp_path,
-                    check=False)
+    proc = run_tool_here(['train.py', CLS, '--launcher', 'torchrun'],
+                         tmp_path)
     assert proc.returncode == 2
     assert "invalid choice: 'torchrun'" in proc.stdout
     assert "'pytorch'" in proc.stdout
 
 
 def test_missing_checkpoint(toy_root):
-    proc = run_tool(['test.py', CLS, 'work_dirs/none.pth'], toy_root,
-                    check=False)
+    proc = run_tool_here(['test.py', CLS, 'work_dirs/none.pth'], toy_root)
     assert proc.returncode == 2
     assert 'checkpoint not found: work_dirs/none.pth' in proc.stdout
-    proc = run_tool(['train.py', CLS, '--resume', 'work_dirs/none.pth'],
-                    toy_root, check=False)
+    proc = run_tool_here(['train.py', CLS, '--resume', 'work_dirs/none.pth'],
+                         toy_root)
     assert proc.returncode == 2
     assert '--resume checkpoint not found: work_dirs/none.pth' in proc.stdout
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only host')
 def test_amp_without_cuda(toy_root):
-    proc = run_tool(['train.py', CLS, '--amp'], toy_root, check=False)
+    proc = run_tool_here(['train.py', CLS, '--amp'], toy_root)
     assert proc.returncode == 2
     assert '--amp needs a CUDA device' in proc.stdout
 
 
 def test_auto_scale_lr_without_base_batch_size(toy_root):
-    proc = run_tool(['train.py', CLS, '--auto-scale-lr', '--cfg-options',
-                     'auto_scale_lr=None'], toy_root, check=False)
+    proc = run_tool_here(['train.py', CLS, '--auto-scale-lr', '--cfg-options',
+                          'auto_scale_lr=None'], toy_root)
     assert proc.returncode == 2
     assert 'auto_scale_lr.base_batch_size' in proc.stdout
 
@@ -137,8 +139,8 @@ def test_resume_refuses_to_restart_beside_incomplete_checkpoints(
     work_dir = tmp_path / 'work_dir'
     work_dir.mkdir()
     (work_dir / 'epoch_1.pth').write_bytes(b'PK\x03\x04 cut short')
-    proc = run_tool(['train.py', CLS, '--resume', '--work-dir',
-                     str(work_dir)], toy_root, check=False)
+    proc = run_tool_here(['train.py', CLS, '--resume', '--work-dir',
+                          str(work_dir)], toy_root)
     assert proc.returncode == 2
     assert (f'--resume found no complete checkpoint in {work_dir}'
             in proc.stdout)

@@ -13,7 +13,7 @@ from mmmaskreuse.analysis.speed import (benchmark_masking, build_step,
                                         task_of, time_alternating)
 from mmmaskreuse.engine import build_model, load_config
 from mmmaskreuse.masking import MaskReuse, PatchMask
-from tests.conftest import REPO, config, run_tool
+from tests.conftest import REPO, config, run_tool, run_tool_here
 
 TOOL = 'analysis_tools/compare_speed.py'
 LAST_LINE = re.compile(r'^ratio=([0-9.]+) peak_mem_a=([0-9.]+) '
@@ -117,8 +117,8 @@ def test_mispaired_config_is_named_before_any_step(tmp_path, flags):
 
 
 def test_missing_baseline_config_is_named(tmp_path):
-    proc = run_tool([TOOL, config('maskanynet/toy/resnet18_toy_cls.py'),
-                     '--baseline', 'no/such.py'], tmp_path, check=False)
+    proc = run_tool_here([TOOL, config('maskanynet/toy/resnet18_toy_cls.py'),
+                          '--baseline', 'no/such.py'], tmp_path)
     assert proc.returncode == 2
     assert 'config file not found: no/such.py' in proc.stdout
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import config, last_metric, run_tool
+from tests.conftest import config, last_metric, run_tool, run_tool_here
 
 PRETRAIN = config('conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py')
 FINETUNE = config('conditional_mae/toy/vit-tiny_toy_finetune.py')
@@ -162,10 +162,10 @@ def test_show_reconstruction_writes_a_png_per_image(toy_root, pretrained):
 
 
 def test_show_reconstruction_names_a_missing_file(toy_root, pretrained):
-    proc = run_tool([
+    proc = run_tool_here([
         'visualization/show_reconstruction.py', PRETRAIN,
         str(pretrained[0]), 'no_such.jpg'
-    ], toy_root, check=False)
+    ], toy_root)
     assert proc.returncode == 2
     assert 'image not found: no_such.jpg' in proc.stdout
 
@@ -217,6 +217,6 @@ def test_plot_shot_losses_draws_what_the_run_logged(toy_root, pretrained,
         assert curves[key]['value'] == pytest.approx(
             logged(log, ' loss' if key == 'loss' else key), abs=1e-4)
     assert (tmp_path / 'shot_losses.png').stat().st_size > 10_000
-    empty = run_tool(['analysis_tools/plot_shot_losses.py', str(tmp_path)],
-                     toy_root, check=False)
+    empty = run_tool_here(
+        ['analysis_tools/plot_shot_losses.py', str(tmp_path)], toy_root)
     assert empty.returncode == 2 and 'no scalar log' in empty.stdout

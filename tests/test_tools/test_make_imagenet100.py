@@ -5,7 +5,7 @@ import pytest
 from mmpretrain.datasets import ImageNet
 from PIL import Image
 
-from tests.conftest import REPO, run_tool
+from tests.conftest import REPO, run_tool, run_tool_here
 
 CLASS_LIST = osp.join(REPO, 'configs', 'conditional_mae',
                       'imagenet100_classes.txt')
@@ -66,9 +66,9 @@ def test_subset_holds_exactly_the_listed_classes(tmp_path, flat_val):
 def test_missing_classes_are_named(tmp_path):
     image(tmp_path / 'imagenet' / 'train' / IN100[0] / 'a.JPEG')
     (tmp_path / 'imagenet' / 'val').mkdir()
-    proc = run_tool(['misc/make_imagenet100.py',
-                     str(tmp_path / 'imagenet'),
-                     str(tmp_path / 'out')], tmp_path, check=False)
+    proc = run_tool_here(['misc/make_imagenet100.py',
+                          str(tmp_path / 'imagenet'),
+                          str(tmp_path / 'out')], tmp_path)
     assert proc.returncode == 2
     assert '99 of the 100 classes have no folder' in proc.stdout
     assert IN100[1] in proc.stdout

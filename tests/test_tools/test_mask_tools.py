@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import config, run_tool
+from tests.conftest import config, run_tool, run_tool_here
 
 STATS = 'analysis_tools/mask_strategy_stats.py'
 SHOW = 'visualization/show_masks.py'
@@ -88,8 +88,7 @@ def test_mask_strategy_stats_with_a_classifier_checkpoint(toy_root, tmp_path):
 ])
 def test_ratio_the_grid_cannot_realise_is_a_clear_error(
         toy_root, tool, flags):
-    proc = run_tool([tool, '--data-root', VAL, *flags], toy_root,
-                    check=False, timeout=60)
+    proc = run_tool_here([tool, '--data-root', VAL, *flags], toy_root)
     assert proc.returncode == 2
     assert ('mask_ratio=0.3 cannot be realised: grid_size[0]=8 times '
             'sqrt(mask_ratio) is 4.38178, not a positive integer'

@@ -1,7 +1,7 @@
 from mmpretrain.datasets import CustomDataset
 from PIL import Image
 
-from tests.conftest import run_tool
+from tests.conftest import run_tool, run_tool_here
 
 
 def make_tiny(root, classes=('n01', 'n02'), per_class=2):
@@ -35,7 +35,7 @@ def test_val_images_land_in_their_class_folders(tmp_path):
 
 
 def test_wrong_folder_is_named(tmp_path):
-    proc = run_tool(['misc/prepare_tinyimagenet.py', str(tmp_path)],
-                    tmp_path, check=False)
+    proc = run_tool_here(['misc/prepare_tinyimagenet.py', str(tmp_path)],
+                         tmp_path)
     assert proc.returncode == 2
     assert f'{tmp_path}/val/val_annotations.txt not found' in proc.stdout

@@ -8,7 +8,7 @@ import torch
 
 from mmmaskreuse.analysis import patch_distances
 from mmmaskreuse.engine import build_model, load_config
-from tests.conftest import config, run_tool
+from tests.conftest import config, run_tool, run_tool_here
 
 PRETRAIN = config('conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py')
 
@@ -79,6 +79,6 @@ def test_layer_cka_of_a_model_with_itself_is_one_on_the_diagonal(
      'checkpoint not found: missing.pth'),
 ])
 def test_bad_arguments_are_named(toy_root, tool, args, message):
-    proc = run_tool([f'analysis_tools/{tool}', *args, '--img-dir',
-                     'data/toy/cls/val'], toy_root, check=False)
+    proc = run_tool_here([f'analysis_tools/{tool}', *args, '--img-dir',
+                          'data/toy/cls/val'], toy_root)
     assert proc.returncode == 2 and message in proc.stdout
