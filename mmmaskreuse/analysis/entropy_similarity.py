@@ -47,9 +47,11 @@ an F-score. It gives no formulas; the definitions used here are:
 Every function works on a batch at once; nothing loops over pixels.
 """
 import math
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
+
+from mmmaskreuse.masking import cell_mask_to_pixels
 
 NUM_LEVELS = 256
 # ITU-R BT.601 luma, as PIL's convert('L')
@@ -119,19 +121,6 @@ def grey_entropy(images: torch.Tensor,
     """Entropy in bits of the grey levels of each image (or of its
     ``valid`` pixels [B, H, W]), shape [B]. 0 <= H <= 8."""
     return histogram_entropy(grey_histogram(images, valid))
-
-
-def cell_mask_to_pixels(cell_mask: torch.Tensor,
-                        size: Sequence[int]) -> torch.Tensor:
-    """Bool [B, gh, gw] cell mask -> bool [B, H, W] pixel mask for an image
-    of ``size=(H, W)`` (H, W divisible by gh, gw)."""
-    gh, gw = cell_mask.shape[1:]
-    height, width = size
-    if height % gh or width % gw:
-        raise ValueError(f'image size {tuple(size)} is not divisible by the '
-                         f'cell grid {(gh, gw)}')
-    return cell_mask.repeat_interleave(height // gh, 1).repeat_interleave(
-        width // gw, 2)
 
 
 def entropy_gain(reuse_image: torch.Tensor, masked_image: torch.Tensor,

@@ -6,9 +6,9 @@ it on device.
 """
 from .authors_grid import AuthorsGridMask, authors_grid_mask_and_reuse
 from .reference import reference_mask_and_reuse_numpy
-from .reuse import (MaskedInputs, MaskReuse, check_image_sizes,
-                    downsample_to_reuse, mask_and_reuse, resize_image,
-                    reuse_size)
+from .reuse import (MaskedInputs, MaskReuse, cell_mask_to_pixels,
+                    check_image_sizes, downsample_to_reuse, mask_and_reuse,
+                    resize_image, reuse_size)
 from .strategies import (BaseMaskGenerator, CombinedMask, GridMask, PatchMask,
                          RandomMask, build_mask_generator, raster_order)
 from .token_shots import (gather_tokens, kept_tokens_per_shot,
@@ -18,7 +18,7 @@ __all__ = [
     'BaseMaskGenerator', 'PatchMask', 'GridMask', 'RandomMask', 'CombinedMask',
     'AuthorsGridMask', 'authors_grid_mask_and_reuse',
     'build_mask_generator', 'raster_order', 'mask_and_reuse',
-    'check_image_sizes', 'downsample_to_reuse',
+    'cell_mask_to_pixels', 'check_image_sizes', 'downsample_to_reuse',
     'MaskReuse', 'MaskedInputs', 'resize_image', 'reuse_size',
     'reference_mask_and_reuse_numpy', 'num_kept_tokens',
     'kept_tokens_per_shot', 'gather_tokens', 'random_token_keep',

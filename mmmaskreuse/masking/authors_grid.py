@@ -179,7 +179,7 @@ class AuthorsGridMask(BaseMaskGenerator):
     ``mask_generator=dict(type='AuthorsGridMask')``), whose ``cell_mask``
     is then a pixel mask: bool [B, H, W], True = masked pixel (a cell grid
     of one-pixel cells, which
-    :func:`mmmaskreuse.analysis.cell_mask_to_pixels` passes through). Its
+    :func:`~mmmaskreuse.masking.cell_mask_to_pixels` passes through). Its
     ``grid_size`` and ``reuse_grid`` are None and drawing a cell mask alone
     (``gen(batch_size)``, :meth:`sample`) raises a ``TypeError``.
 

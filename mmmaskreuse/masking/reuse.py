@@ -260,6 +260,19 @@ def resize_image(images: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
                          antialias=True)
 
 
+def cell_mask_to_pixels(cell_mask: torch.Tensor,
+                        size: Sequence[int]) -> torch.Tensor:
+    """Bool [B, gh, gw] cell mask -> bool [B, H, W] pixel mask for an image
+    of ``size=(H, W)`` (H, W divisible by gh, gw)."""
+    gh, gw = cell_mask.shape[1:]
+    height, width = size
+    if height % gh or width % gw:
+        raise ValueError(f'image size {tuple(size)} is not divisible by the '
+                         f'cell grid {(gh, gw)}')
+    return cell_mask.repeat_interleave(height // gh, 1).repeat_interleave(
+        width // gw, 2)
+
+
 class MaskReuse:
     """Mask a training batch and build its reuse images.
 
@@ -359,25 +372,44 @@ class MaskReuse:
         if image_sizes is None:
             _cell_size(images, (gh, gw))
         if self.prob == 0:
-            cell_mask = torch.zeros(batch,
-                                    gh,
-                                    gw,
-                                    dtype=torch.bool,
-                                    device=device)
-            return MaskedInputs(images, self._unmasked_reuse(
-                images, unmasked_view), cell_mask)
+            return self._nothing_masked(images, unmasked_view, (gh, gw))
         cell_mask, order = self.mask_generator.sample(batch, device,
                                                       generator)
         masked, reuse = _mask_and_reuse(images, cell_mask, order,
                                         self.reuse_grid, self.fill_value,
                                         image_sizes, pad_value)
-        if self.prob < 1:
-            applied = _uniform((batch, ), device, generator) < self.prob
-            masked = torch.where(applied[:, None, None, None], masked, images)
-            reuse = torch.where(applied[:, None, None, None], reuse,
-                                self._unmasked_reuse(images, unmasked_view))
-            cell_mask = cell_mask & applied[:, None, None]
-        return MaskedInputs(masked, reuse, cell_mask)
+        return self._masked_with_prob(
+            images, MaskedInputs(masked, reuse, cell_mask), unmasked_view,
+            generator)
+
+    def _nothing_masked(self, images: torch.Tensor,
+                        unmasked_view: Optional[torch.Tensor],
+                        mask_size: Tuple[int, int]) -> MaskedInputs:
+        """``prob=0``: the images themselves, the reuse input of unmasked
+        samples and an all-False mask of ``mask_size`` per sample."""
+        mask = torch.zeros(
+            images.shape[0], *mask_size, dtype=torch.bool,
+            device=images.device)
+        return MaskedInputs(images,
+                            self._unmasked_reuse(images, unmasked_view), mask)
+
+    def _masked_with_prob(self, images: torch.Tensor, masked: MaskedInputs,
+                          unmasked_view: Optional[torch.Tensor],
+                          generator: Optional[torch.Generator]
+                          ) -> MaskedInputs:
+        """Keeps each sample's masking with probability ``prob`` (one draw
+        per sample, after the masks'); the others get their image, the
+        reuse input of unmasked samples and no masked cell."""
+        if self.prob == 1:
+            return masked
+        applied = _uniform((images.shape[0], ), images.device,
+                           generator) < self.prob
+        pick = applied[:, None, None, None]
+        return MaskedInputs(
+            torch.where(pick, masked.masked_image, images),
+            torch.where(pick, masked.reuse_image,
+                        self._unmasked_reuse(images, unmasked_view)),
+            masked.cell_mask & applied[:, None, None])
 
     def _patch_or_authors_grid(
         self, images: torch.Tensor, out_size: Tuple[int, int],
@@ -397,9 +429,7 @@ class MaskReuse:
         patch_masked, patch_reuse = _mask_and_reuse(
             images, cell_mask, order, combined.reuse_grid, self.fill_value,
             None, 0.)
-        (gh, gw), (height, width) = combined.grid_size, images.shape[-2:]
-        patch_pixels = cell_mask.repeat_interleave(
-            height // gh, 1).repeat_interleave(width // gw, 2)
+        patch_pixels = cell_mask_to_pixels(cell_mask, images.shape[-2:])
         patch = _uniform((batch, ), images.device,
                          generator) < combined.patch_prob
         pick = patch[:, None, None, None]
@@ -431,26 +461,14 @@ class MaskReuse:
         if images.dim() != 4:
             raise ValueError('images must have shape [B, C, H, W], '
                              f'got {tuple(images.shape)}')
-        batch, _, height, width = images.shape
+        height, width = images.shape[-2:]
         if self.prob == 0:
-            pixel_mask = torch.zeros(batch,
-                                     height,
-                                     width,
-                                     dtype=torch.bool,
-                                     device=images.device)
-            return MaskedInputs(images, self._unmasked_reuse(
-                images, unmasked_view), pixel_mask)
+            return self._nothing_masked(images, unmasked_view, (height, width))
         out_size = reuse_size(height, width, self.mask_generator.mask_ratio)
         if isinstance(self.mask_generator, AuthorsGridMask):
-            masked, reuse, pixel_mask = self.mask_generator.mask_and_reuse(
+            masked = self.mask_generator.mask_and_reuse(
                 images, out_size, self.fill_value, generator)
         else:
-            masked, reuse, pixel_mask = self._patch_or_authors_grid(
-                images, out_size, generator)
-        if self.prob < 1:
-            applied = _uniform((batch, ), images.device, generator) < self.prob
-            masked = torch.where(applied[:, None, None, None], masked, images)
-            reuse = torch.where(applied[:, None, None, None], reuse,
-                                self._unmasked_reuse(images, unmasked_view))
-            pixel_mask = pixel_mask & applied[:, None, None]
-        return MaskedInputs(masked, reuse, pixel_mask)
+            masked = self._patch_or_authors_grid(images, out_size, generator)
+        return self._masked_with_prob(images, MaskedInputs(*masked),
+                                      unmasked_view, generator)

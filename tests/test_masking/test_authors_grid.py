@@ -184,7 +184,8 @@ def test_same_seed_same_masks_other_seed_other_masks():
 
 
 def test_cell_mask_is_a_pixel_mask_that_its_consumers_read():
-    from mmmaskreuse.analysis import cell_mask_to_pixels, entropy_gain
+    from mmmaskreuse.analysis import entropy_gain
+    from mmmaskreuse.masking import cell_mask_to_pixels
     images = images_of(16, size=(64, 64), seed=8) * 100
     transform = MaskReuse(dict(type='AuthorsGridMask'), prob=0.5)
     masked, reuse, mask = transform(images, torch.Generator().manual_seed(9))
