@@ -2,14 +2,17 @@
 their F-score (pure functions on batched tensors), plus the image loading and
 strategy names shared by ``tools/analysis_tools/mask_strategy_stats.py`` and
 ``tools/visualization/show_masks.py``; and of representations: attention
-distance and entropy, minibatch CKA."""
+distance and entropy, minibatch CKA; top-1 under test-time corruptions and
+reuse-branch ablations."""
 from .entropy_similarity import (cell_mask_to_pixels, cosine_similarity,
                                  entropy_gain, f_score, grey_entropy,
                                  grey_histogram, grey_levels,
                                  histogram_entropy, normalise_by_max,
                                  pooled_features)
+from .evaluation import corruption_options, evaluate_top1
 from .images import list_images, load_images, pick_images
-from .models import (add_image_arguments, load_model, load_vit,
+from .models import (add_image_arguments, add_model_pairs,
+                     check_model_pairs, load_model, load_vit,
                      normalised_batches, picked_images, run_backbone,
                      vit_input_size)
 from .representations import (MinibatchCKA, attention_distance_entropy,
@@ -27,5 +30,7 @@ __all__ = [
     'max_entropy', 'patch_attention', 'patch_distances',
     'recording_attention', 'recording_outputs', 'vit_attention_layers',
     'load_model', 'normalised_batches', 'run_backbone', 'vit_input_size',
-    'add_image_arguments', 'picked_images', 'load_vit'
+    'add_image_arguments', 'picked_images', 'load_vit', 'evaluate_top1',
+    'add_model_pairs', 'check_model_pairs',
+    'corruption_options'
 ]

@@ -50,6 +50,38 @@ def normalised_batches(model: torch.nn.Module, paths: Sequence[str],
         yield (rgb - mean) / std
 
 
+def add_model_pairs(parser) -> None:
+    """The positional ``CONFIG CHECKPOINT [CONFIG CHECKPOINT ...]`` of the
+    tools that compare models, and their ``--labels``."""
+    parser.add_argument('models', nargs='+', metavar='CONFIG CHECKPOINT',
+                        help='one or more config + checkpoint pairs')
+    parser.add_argument('--labels', nargs='+',
+                        help='one name per model (default: checkpoint '
+                        'file names)')
+
+
+def check_model_pairs(parser, args, files: bool = True) -> None:
+    """Turns ``args.models`` into ``(config, checkpoint)`` pairs and fills
+    ``args.labels``, or the parser's error naming what is wrong: an odd
+    count, a label count that differs, a file not found (with
+    ``files``)."""
+    if len(args.models) % 2:
+        parser.error('models come in CONFIG CHECKPOINT pairs, got '
+                     f'{len(args.models)} paths')
+    args.models = list(zip(args.models[::2], args.models[1::2]))
+    if files:
+        for config, checkpoint in args.models:
+            for path, what in ((config, 'config'),
+                               (checkpoint, 'checkpoint')):
+                if not osp.isfile(path):
+                    parser.error(f'{what} not found: {path}')
+    if args.labels is None:
+        args.labels = [osp.basename(c) for _, c in args.models]
+    if len(args.labels) != len(args.models):
+        parser.error(f'--labels: {len(args.labels)} names for '
+                     f'{len(args.models)} models')
+
+
 def add_image_arguments(parser, num_images: int, batch_size: int) -> None:
     """The flags of the representation tools: ``--img-dir``,
     ``--num-images``, ``--batch-size``, ``--device``, ``--seed``."""

@@ -5,6 +5,8 @@ Imports nothing from :mod:`mmmaskreuse.models`; the data preprocessors call
 it on device.
 """
 from .authors_grid import AuthorsGridMask, authors_grid_mask_and_reuse
+from .corruptions import (PatchCorruption, occlude_patches, patch_keys,
+                          shuffle_patches)
 from .reference import reference_mask_and_reuse_numpy
 from .reuse import (MaskedInputs, MaskReuse, cell_mask_to_pixels,
                     check_image_sizes, downsample_to_reuse, mask_and_reuse,
@@ -22,5 +24,6 @@ __all__ = [
     'MaskReuse', 'MaskedInputs', 'resize_image', 'reuse_size',
     'reference_mask_and_reuse_numpy', 'num_kept_tokens',
     'kept_tokens_per_shot', 'gather_tokens', 'random_token_keep',
-    'shot_of_patches'
+    'shot_of_patches', 'PatchCorruption', 'occlude_patches',
+    'shuffle_patches', 'patch_keys'
 ]

@@ -2,12 +2,16 @@
 from .backbones import (FeatureAlignment, MaskResNet, MaskResNetCIFAR,
                         MaskResNetV1c, MaskSwin, MaskViT, MultiShotMAEViT,
                         ReuseFusion)
-from .data_preprocessors import MaskReuseClsDataPreprocessor
+from .data_preprocessors import (CorruptedClsDataPreprocessor,
+                                 MaskReuseClsDataPreprocessor,
+                                 TestCorruptionMixin)
 from .pairing import check_masked_pairing
 from .selfsup import ConditionalMAE
 
 __all__ = [
     'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
     'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MultiShotMAEViT',
-    'ConditionalMAE', 'MaskReuseClsDataPreprocessor', 'check_masked_pairing'
+    'ConditionalMAE', 'MaskReuseClsDataPreprocessor',
+    'CorruptedClsDataPreprocessor', 'TestCorruptionMixin',
+    'check_masked_pairing'
 ]

@@ -148,11 +148,32 @@ def test_reuse_size_disagreeing_with_mask_ratio_is_an_error():
         model(pair)
 
 
+def test_reuse_ablations_feed_the_branch_zeros_or_another_image():
+    """What the reuse branch sees in evaluation under each ablation: the
+    image's own downsampled copy, a zero image, or the previous sample's
+    copy."""
+    images = torch.randn(3, 3, 64, 64)
+    seen = {}
+    for setting in ('downsample', 'zeros', 'other_image'):
+        model = MaskResNet(18, reuse_at_test=setting).eval()
+        model.reuse_stem.register_forward_hook(
+            lambda module, args, out, setting=setting: seen.__setitem__(
+                setting, args[0]))
+        with torch.no_grad():
+            model(images)
+    own = seen['downsample']
+    assert own.shape == (3, 3, 32, 32) and own.abs().sum() > 0
+    assert torch.equal(seen['zeros'], torch.zeros_like(own))
+    assert torch.equal(seen['other_image'], own[[2, 0, 1]])
+    with pytest.raises(ValueError, match="'other_image' needs batches of 2"):
+        MaskResNet(18, reuse_at_test='other_image').eval()(images[:1])
+
+
 @pytest.mark.parametrize('kwargs,match', [
     (dict(fusion='late'), "fusion must be one of .*'late'"),
     (dict(mask_ratio=1.0), r'mask_ratio must be in \(0, 1\), got 1.0'),
     (dict(mask_ratio=0), r'mask_ratio must be in \(0, 1\), got 0'),
-    (dict(reuse_at_test='zeros'), "reuse_at_test .*'zeros'"),
+    (dict(reuse_at_test='blank'), "reuse_at_test .*'blank'"),
 ])
 def test_bad_arguments_fail_at_build(kwargs, match):
     with pytest.raises(ValueError, match=match):

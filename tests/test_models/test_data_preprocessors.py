@@ -188,3 +188,36 @@ def test_the_augmented_view_needs_the_pipelines_copy():
         pre(batch(), training=True)
     # evaluation needs no copy
     assert torch.is_tensor(pre(batch(), training=False)['inputs'])
+
+
+@pytest.mark.parametrize('kind', ['plain', 'maskanynet'])
+def test_test_corruption_acts_on_normalised_evaluation_batches(kind):
+    """Half of the 16-px patches of each test image are 0 after
+    normalisation, as seeded by its sample_idx; training is untouched."""
+    from mmmaskreuse.masking import PatchCorruption
+    from mmmaskreuse.models import CorruptedClsDataPreprocessor
+    corruption = dict(type='occlude', seed=1)
+    if kind == 'plain':
+        build = CorruptedClsDataPreprocessor(
+            mean=[128.] * 3, std=[64.] * 3, num_classes=4,
+            test_corruption=corruption)
+    else:
+        build = preprocessor(test_corruption=corruption)
+    data = batch(num=2)
+    for index, sample in enumerate(data['data_samples']):
+        sample.set_metainfo(dict(sample_idx=7 + index))
+    clean = preprocessor()(dict(data), training=False)['inputs']
+    corrupted = build(dict(data), training=False)['inputs']
+    patches = corrupted.unfold(2, 16, 16).unfold(3, 16, 16)
+    zero = (patches == 0).flatten(start_dim=-2).all(-1).all(1)  # [B, 4, 4]
+    assert zero.flatten(1).sum(1).tolist() == [8, 8]
+    assert torch.equal(corrupted,
+                       PatchCorruption(**corruption)(clean, [7, 8]))
+    if kind == 'plain':
+        assert torch.equal(build(dict(data), training=True)['inputs'], clean)
+
+
+def test_test_corruption_needs_sample_indices():
+    build = preprocessor(test_corruption=dict(type='shuffle'))
+    with pytest.raises(KeyError, match="keep 'sample_idx'"):
+        build(batch(num=2), training=False)

@@ -29,8 +29,9 @@ import matplotlib
 import torch
 from mmengine.utils import ProgressBar
 
-from mmmaskreuse.analysis import (add_image_arguments,
-                                  attention_distance_entropy, load_vit,
+from mmmaskreuse.analysis import (add_image_arguments, add_model_pairs,
+                                  attention_distance_entropy,
+                                  check_model_pairs, load_vit,
                                   normalised_batches, patch_attention,
                                   picked_images, recording_attention,
                                   run_backbone, vit_input_size)
@@ -42,23 +43,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Attention distance and entropy of ViT checkpoints')
-    parser.add_argument('models', nargs='+', metavar='CONFIG CHECKPOINT',
-                        help='one or more config + checkpoint pairs')
-    parser.add_argument('--labels', nargs='+',
-                        help='one name per model (default: checkpoint '
-                        'file names)')
+    add_model_pairs(parser)
     parser.add_argument('--out-dir', default='work_dirs/attention_stats')
     add_image_arguments(parser, num_images=64, batch_size=16)
     args = parser.parse_args()
-    if len(args.models) % 2:
-        parser.error('models come in CONFIG CHECKPOINT pairs, got '
-                     f'{len(args.models)} paths')
-    args.models = list(zip(args.models[::2], args.models[1::2]))
-    if args.labels is None:
-        args.labels = [osp.basename(c) for _, c in args.models]
-    if len(args.labels) != len(args.models):
-        parser.error(f'--labels: {len(args.labels)} names for '
-                     f'{len(args.models)} models')
+    check_model_pairs(parser, args, files=False)  # load_vit names them
     return parser, args
 
 

@@ -24,7 +24,8 @@ MMCV=2.1.0
 # '===' asks for exactly 2.13.0: the standard build, whose torchvision ops
 # load, not the local '2.13.0+cpu' file some machines carry.
 STACK="torch===$TORCH torchvision==$TORCHVISION mmcv==$MMCV mmengine==0.10.7 \
-mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 ftfy regex pytest pytest-cov"
+mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 grad-cam==1.5.7 ftfy regex \
+pytest pytest-cov"
 STAMP="$VENV/.mmmaskreuse-stack"
 # an array, so that a VENV path with a space stays one word
 PIP=("$VENV/bin/pip" --disable-pip-version-check)
@@ -32,6 +33,7 @@ PIP=("$VENV/bin/pip" --disable-pip-version-check)
 check_imports() {
     "$VENV/bin/python" - <<'PY'
 import mmcv.ops, mmdet, mmpretrain, mmseg, torchvision.ops  # noqa: F401
+import pkg_resources, pytorch_grad_cam  # noqa: F401
 import mmmaskreuse
 print(f'mmmaskreuse {mmmaskreuse.__version__} ready '
       f'(torch {__import__("torch").__version__}, mmcv {mmcv.__version__})')
@@ -105,6 +107,11 @@ fi
 "${PIP[@]}" install -q addict packaging Pillow pyyaml yapf opencv-python \
     mmengine==0.10.7 mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 \
     ftfy regex pytest pytest-cov
+# grad-cam (Grad-CAM tool) without its requirements: pip would resolve its
+# torch again (and pick another torch, or a setuptools without
+# pkg_resources) and add opencv-python-headless over opencv-python's cv2
+"${PIP[@]}" install -q --no-deps grad-cam==1.5.7 ttach==0.0.3
+"${PIP[@]}" install -q scikit-learn scipy tqdm matplotlib
 "${PIP[@]}" install -q --no-deps -e .
 check_imports
 echo "$STACK" > "$STAMP"

@@ -35,8 +35,9 @@ class MaskResNet(MaskAnyNetMixin, ResNet):
             ``'concat'``.
         mask_ratio (float): Masked area ratio of the data preprocessor; sets
             the reuse size at test time. Defaults to 0.25.
-        reuse_at_test (str): ``'downsample'`` or ``'off'``. Defaults to
-            ``'downsample'``.
+        reuse_at_test (str): ``'downsample'``, ``'off'``, or one of the
+            ablations ``'zeros'`` and ``'other_image'`` (see
+            :mod:`.maskanynet_base`). Defaults to ``'downsample'``.
         freeze_reuse (bool): Whether ``frozen_stages >= 0`` freezes the
             reuse branch and the fusion with the stem. Set False when
             starting from a plain ResNet checkpoint, which has no reuse

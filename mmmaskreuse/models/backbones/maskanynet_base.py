@@ -32,7 +32,12 @@ are never masked) and, with ``reuse_at_test='downsample'``, gives the
 auxiliary branch the whole image resized to the reuse size; with ``'off'``
 the auxiliary branch is skipped: feature-level fusion fuses zero reuse
 features (the alignment still runs, as in training), image and decision
-level get zeros.
+level get zeros. Two more settings ablate the branch (the failure signature
+of a branch that contributes nothing is an unchanged accuracy):
+``'zeros'`` feeds it a reuse image of zeros (the mean colour after
+normalisation) and ``'other_image'`` the downsampled image of another
+sample of the batch (sample i gets sample i - 1's, cyclically; a batch
+needs two images).
 
 BatchNorms that no checkpoint trained (the fusion's, when the backbone
 starts from a plain upstream checkpoint) keep training their statistics
@@ -50,7 +55,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmmaskreuse.masking import MaskedInputs, resize_image, reuse_size
 from .fusion import FEATURE_FUSIONS, ReuseFusion, fuse_tokens
 
-REUSE_AT_TEST = ('downsample', 'off')
+REUSE_AT_TEST = ('downsample', 'off', 'zeros', 'other_image')
 PREPROCESSORS = ('mmmaskreuse.MaskReuseClsDataPreprocessor (classification), '
                  'mmmaskreuse.MaskReuseDetDataPreprocessor (detection) or '
                  'mmmaskreuse.MaskReuseSegDataPreprocessor (segmentation)')
@@ -138,7 +143,15 @@ class MaskAnyNetMixin:
         if self.reuse_at_test == 'off':
             return inputs, None
         size = reuse_size(*inputs.shape[-2:], self.mask_ratio)
-        return inputs, resize_image(inputs, size)
+        reuse = resize_image(inputs, size)
+        if self.reuse_at_test == 'zeros':
+            return inputs, torch.zeros_like(reuse)
+        if self.reuse_at_test == 'other_image':
+            if len(reuse) < 2:
+                raise ValueError(f"{name}: reuse_at_test='other_image' "
+                                 'needs batches of 2 images or more, got 1')
+            return inputs, reuse.roll(1, 0)
+        return inputs, reuse
 
     def _reuse_is_frozen(self) -> bool:
         """Whether ``frozen_stages`` reaches the reuse branch."""

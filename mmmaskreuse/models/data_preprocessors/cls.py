@@ -7,6 +7,7 @@ from mmpretrain.models.utils import ClsDataPreprocessor
 
 from mmmaskreuse.registry import MODELS
 from .base import MaskReuseMixin
+from .corrupted import TestCorruptionMixin
 
 REUSE_VIEWS = ('downsample', 'augmented')
 
@@ -29,7 +30,8 @@ class _CarriedAlong:
 
 
 @MODELS.register_module()
-class MaskReuseClsDataPreprocessor(MaskReuseMixin, ClsDataPreprocessor):
+class MaskReuseClsDataPreprocessor(TestCorruptionMixin, MaskReuseMixin,
+                                   ClsDataPreprocessor):
     """mmpretrain's :class:`ClsDataPreprocessor`, then MaskAnyNet masking.
 
     Training batches are normalised, batch-augmented (Mixup, CutMix... as
@@ -58,6 +60,9 @@ class MaskReuseClsDataPreprocessor(MaskReuseMixin, ClsDataPreprocessor):
         fill_value (float): Value of masked pixels. Defaults to 0.
         reuse_view (str): 'downsample' or 'augmented', see above. Defaults
             to 'downsample'.
+        test_corruption (dict, optional): A test-time corruption, see
+            :class:`~mmmaskreuse.models.TestCorruptionMixin`. Defaults to
+            None.
         **kwargs: Arguments of :class:`ClsDataPreprocessor` (``mean``,
             ``std``, ``to_rgb``, ``batch_augments``...).
     """

@@ -1,0 +1,126 @@
+"""The classifier analyses through their commands: the robustness table
+and the reuse-branch ablation (each figure checked against
+``tools/test.py`` with the ``--cfg-options`` the tool's docstring gives
+for it) and Grad-CAM."""
+import csv
+import json
+
+import pytest
+import torch
+
+from tests.conftest import config, last_metric, run_tool, run_tool_here
+
+PLAIN = config('baselines/toy/resnet18_toy_cls.py')
+DEMO = config('maskanynet/toy/resnet18_toy_cls.py')
+FIRST_16 = ['test_dataloader.dataset.indices=16',
+            'test_dataloader.num_workers=0',
+            'test_dataloader.persistent_workers=False']
+
+
+@pytest.fixture(scope='module')
+def random_checkpoints(tmp_path_factory):
+    """The plain and the MaskAnyNet toy classifiers with seeded random
+    weights: their answers depend on the patches and on the reuse image,
+    so the corruptions and the ablations change their top-1 on the first
+    16 test images (all of one class)."""
+    from mmmaskreuse.engine import build_model, load_config
+    folder = tmp_path_factory.mktemp('robustness')
+    paths = {}
+    for name, path in (('plain', PLAIN), ('maskanynet', DEMO)):
+        torch.manual_seed(0)
+        model = build_model(load_config(path), init_weights=True)
+        paths[name] = str(folder / f'{name}_random.pth')
+        torch.save(dict(state_dict=model.state_dict()), paths[name])
+    return paths
+
+
+def test_robustness_table_matches_test_py(toy_root, tmp_path,
+                                          random_checkpoints):
+    out = tmp_path / 'robustness'
+    proc = run_tool_here([
+        'analysis_tools/robustness.py', PLAIN, random_checkpoints['plain'],
+        DEMO, random_checkpoints['maskanynet'], '--labels', 'plain',
+        'maskanynet',
+        '--num-images', '16', '--out-dir', str(out)
+    ], toy_root)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    table = json.loads((out / 'robustness.json').read_text())['top1']
+    assert sorted(table) == ['maskanynet', 'plain']
+    with open(out / 'robustness.csv') as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ['model', 'clean', 'occluded', 'shuffled']
+    for row in rows[1:]:
+        assert [float(v) for v in row[1:]] == pytest.approx(
+            [table[row[0]][c] for c in rows[0][1:]], abs=0.01)
+    assert (out / 'robustness.png').stat().st_size > 5_000
+    plain = table['plain']
+    assert plain['shuffled'] != plain['clean']  # the corruption applied
+    test = run_tool([
+        'test.py', PLAIN, random_checkpoints['plain'], '--cfg-options',
+        'data_preprocessor.type=mmmaskreuse.CorruptedClsDataPreprocessor',
+        'data_preprocessor.test_corruption.type=shuffle', *FIRST_16
+    ], toy_root)
+    assert last_metric(test.stdout, 'accuracy/top1') == pytest.approx(
+        plain['shuffled'], abs=1e-3)
+
+
+def test_reuse_ablation_matches_test_py(toy_root, tmp_path,
+                                        random_checkpoints):
+    checkpoint = random_checkpoints['maskanynet']
+    out = tmp_path / 'ablation'
+    proc = run_tool_here([
+        'analysis_tools/reuse_ablation.py', DEMO, checkpoint,
+        '--num-images', '16', '--out-dir', str(out)
+    ], toy_root)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    result = json.loads((out / 'reuse_ablation.json').read_text())
+    top1 = result['top1']
+    assert sorted(top1) == ['downsample', 'other_image', 'zeros']
+    assert result['drop']['zeros'] == pytest.approx(top1['downsample'] -
+                                                    top1['zeros'])
+    assert (out / 'reuse_ablation.png').stat().st_size > 5_000
+    assert top1['zeros'] != top1['downsample']  # the branch was fed zeros
+    test = run_tool([
+        'test.py', DEMO, checkpoint, '--cfg-options',
+        'model.backbone.reuse_at_test=zeros', *FIRST_16
+    ], toy_root)
+    assert last_metric(test.stdout, 'accuracy/top1') == pytest.approx(
+        top1['zeros'], abs=1e-3)
+
+
+def test_reuse_ablation_refuses_a_model_without_reuse_branch(
+        toy_root, random_checkpoints):
+    proc = run_tool_here(['analysis_tools/reuse_ablation.py', PLAIN,
+                          random_checkpoints['plain']], toy_root)
+    assert proc.returncode == 2
+    assert 'backbone ResNet has no reuse branch' in proc.stdout
+
+
+def test_grad_cam_draws_each_model_on_the_same_images(toy_root, tmp_path,
+                                                      random_checkpoints):
+    from mmmaskreuse.analysis import (list_images, load_model,
+                                      normalised_batches, pick_images)
+    models = {'MaskAnyNet': (DEMO, random_checkpoints['maskanynet']),
+              'vanilla': (PLAIN, random_checkpoints['plain'])}
+    images, out = str(toy_root / 'data' / 'toy' / 'cls' / 'val'), tmp_path
+    proc = run_tool_here([
+        'visualization/grad_cam.py', *models['MaskAnyNet'],
+        *models['vanilla'], '--labels', 'MaskAnyNet', 'vanilla',
+        '--img-dir', images, '--num-images', '3', '--img-size', '64',
+        '--out-dir', str(out)
+    ], toy_root)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    result = json.loads((out / 'grad_cam.json').read_text())
+    assert result['target_layers'] == {
+        'MaskAnyNet': 'backbone.layer4', 'vanilla': 'backbone.layer4'}
+    paths = pick_images(list_images(images), 3)
+    assert [r['image'] for r in result['images']] == paths
+    # each column holds its own model's prediction on those images
+    for label, (cfg, checkpoint) in models.items():
+        model = load_model(cfg, checkpoint)
+        inputs = next(normalised_batches(model, paths, 3, 64))
+        with torch.no_grad():
+            predicted = model(inputs, mode='tensor').argmax(-1).tolist()
+        assert [r['models'][label]['class_index']
+                for r in result['images']] == predicted
+    assert (out / 'grad_cam.png').stat().st_size > 20_000

@@ -1,0 +1,133 @@
+"""Grad-CAM of classifiers side by side on the same images.
+
+MaskAnyNet's figure: the original image, then the class activation map of
+each ``CONFIG CHECKPOINT`` pair (e.g. a MaskAnyNet model and its vanilla
+twin) over it, one row per image. Each map is for the class that model
+predicts (``--target-category`` fixes one class for all), at the last
+stage of a CNN backbone or the last block of a transformer
+(``--target-layer`` names another, e.g. ``backbone.layer3``). The maps
+come from the ``grad-cam`` package, as in mmpretrain's ``vis_cam.py``.
+
+Writes ``grad_cam.png`` and ``grad_cam.json`` (per image and model: the
+class, its score and the map's peak in pixels) to ``--out-dir``.
+
+Example::
+
+    python tools/visualization/grad_cam.py \\
+        configs/maskanynet/resnet50_imagenet.py maskanynet.pth \\
+        configs/baselines/resnet50_imagenet.py vanilla.pth \\
+        --labels MaskAnyNet ResNet-50 --img-dir data/imagenet/val \\
+        --num-images 6
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+import matplotlib
+import numpy as np
+import torch
+
+from mmmaskreuse.analysis import (add_model_pairs, check_model_pairs,
+                                  load_images, load_model, normalised_batches,
+                                  picked_images)
+from mmmaskreuse.analysis.cam import default_target_layer, find_layer, grad_cam
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Grad-CAM of classifiers side by side')
+    add_model_pairs(parser)
+    parser.add_argument('--img-dir', required=True,
+                        help='folder of images (searched recursively)')
+    parser.add_argument('--num-images', type=int, default=4)
+    parser.add_argument('--img-size', type=int, default=224,
+                        help='side the images are resized to')
+    parser.add_argument('--target-layer',
+                        help='module whose output is weighed (default: the '
+                        'last stage or block of the backbone)')
+    parser.add_argument('--target-category', type=int,
+                        help='class of every map (default: each model\'s '
+                        'prediction)')
+    parser.add_argument('--out-dir', default='work_dirs/grad_cam')
+    parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the image pick')
+    args = parser.parse_args()
+    check_model_pairs(parser, args)
+    args.batch_size = args.num_images
+    return parser, args
+
+
+def model_maps(parser, args, config, checkpoint, paths):
+    """Maps [N, S, S], classes and scores of one model on ``paths``."""
+    model = load_model(config, checkpoint, args.device)
+    layer = args.target_layer or default_target_layer(model)
+    try:
+        find_layer(model, layer)
+    except ValueError as error:
+        parser.error(f'{config}: --target-layer {error}')
+    inputs = next(
+        normalised_batches(model, paths, len(paths), args.img_size,
+                           args.device))
+    with torch.no_grad():
+        scores = model(inputs, mode='tensor').softmax(-1)
+    if args.target_category is not None and not (
+            0 <= args.target_category < scores.shape[-1]):
+        parser.error(f'--target-category {args.target_category}: the model '
+                     f'has {scores.shape[-1]} classes')
+    classes = (scores.argmax(-1).cpu() if args.target_category is None else
+               torch.full((len(paths), ), args.target_category))
+    maps = grad_cam(model, inputs, layer, classes.tolist())
+    picked = scores.gather(1, classes[:, None].to(scores.device))[:, 0]
+    return maps, classes.tolist(), picked.tolist(), layer
+
+
+def main():
+    parser, args = parse_args()
+    paths = picked_images(parser, args)
+    originals = load_images(paths, args.img_size).permute(0, 2, 3,
+                                                          1).numpy() / 255
+    results = []
+    for label, (config, checkpoint) in zip(args.labels, args.models):
+        maps, classes, scores, layer = model_maps(parser, args, config,
+                                                  checkpoint, paths)
+        results.append((label, maps, classes, scores, layer))
+
+    rows, cols = len(paths), 1 + len(results)
+    figure, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.2 * rows),
+                                squeeze=False)
+    records = []
+    for row, path in enumerate(paths):
+        axes[row][0].imshow(originals[row])
+        axes[row][0].set_title(osp.basename(path), fontsize='x-small')
+        record = dict(image=path, models={})
+        for col, (label, maps, classes, scores, _) in enumerate(results, 1):
+            axes[row][col].imshow(originals[row])
+            axes[row][col].imshow(maps[row], cmap='jet', alpha=0.5,
+                                  vmin=0, vmax=1)
+            axes[row][col].set_title(
+                f'{label}: {classes[row]} ({scores[row]:.2f})',
+                fontsize='x-small')
+            peak = np.unravel_index(maps[row].argmax(), maps[row].shape)
+            record['models'][label] = dict(class_index=classes[row],
+                                           score=scores[row],
+                                           peak_yx=[int(p) for p in peak])
+        records.append(record)
+    for axis in axes.flat:
+        axis.axis('off')
+    figure.tight_layout()
+    os.makedirs(args.out_dir, exist_ok=True)
+    figure.savefig(osp.join(args.out_dir, 'grad_cam.png'), dpi=100)
+    plt.close(figure)
+    layers = {label: layer for label, *_, layer in results}
+    with open(osp.join(args.out_dir, 'grad_cam.json'), 'w') as f:
+        json.dump(dict(target_layers=layers, images=records), f, indent=1)
+    print(f'wrote {args.out_dir}/grad_cam.png and grad_cam.json')
+
+
+if __name__ == '__main__':
+    main()
