@@ -60,9 +60,9 @@ def _state_dict(path):
 
 
 # deterministic training: no flips, no loader workers, the sampler's seeded
-# shuffle; 4 iterations of 16 per epoch, a checkpoint each
-DETERMINISTIC = ['train_dataloader.dataset.indices=64',
-                 'train_dataloader.batch_size=16',
+# shuffle; 4 iterations of 8 per epoch, a checkpoint each
+DETERMINISTIC = ['train_dataloader.dataset.indices=32',
+                 'train_dataloader.batch_size=8',
                  'train_dataloader.dataset.pipeline.1.prob=0.0',
                  'train_dataloader.num_workers=0',
                  'train_dataloader.persistent_workers=False',
