@@ -20,6 +20,7 @@ from .representations import (MinibatchCKA, attention_distance_entropy,
                               recording_attention, recording_outputs,
                               vit_attention_layers)
 from .strategies import STRATEGIES, build_mask_reuse, cell_grid, grid_period
+from .tsne import neighbour_agreement, patch_features, tsne_embedding
 
 __all__ = [
     'grey_levels', 'grey_histogram', 'histogram_entropy', 'grey_entropy',
@@ -31,6 +32,7 @@ __all__ = [
     'recording_attention', 'recording_outputs', 'vit_attention_layers',
     'load_model', 'normalised_batches', 'run_backbone', 'vit_input_size',
     'add_image_arguments', 'picked_images', 'load_vit', 'evaluate_top1',
-    'add_model_pairs', 'check_model_pairs',
+    'add_model_pairs', 'check_model_pairs', 'patch_features',
+    'tsne_embedding', 'neighbour_agreement',
     'corruption_options'
 ]

@@ -5,6 +5,7 @@ for it) and Grad-CAM."""
 import csv
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -124,3 +125,38 @@ def test_grad_cam_draws_each_model_on_the_same_images(toy_root, tmp_path,
         assert [r['models'][label]['class_index']
                 for r in result['images']] == predicted
     assert (out / 'grad_cam.png').stat().st_size > 20_000
+
+
+def test_tsne_embeds_every_patch_position_of_each_model(toy_root, tmp_path,
+                                                        random_checkpoints):
+    from mmmaskreuse.analysis import (list_images, load_model,
+                                      neighbour_agreement, normalised_batches,
+                                      patch_features, pick_images,
+                                      tsne_embedding)
+    images = str(toy_root / 'data' / 'toy' / 'cls' / 'val')
+    proc = run_tool_here([
+        'visualization/tsne_features.py', PLAIN, random_checkpoints['plain'],
+        DEMO, random_checkpoints['maskanynet'], '--labels', 'plain',
+        'maskanynet', '--img-dir', images, '--num-images', '8', '--img-size',
+        '128', '--out-dir', str(tmp_path)
+    ], toy_root)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    result = json.loads((tmp_path / 'tsne.json').read_text())
+    paths = pick_images(list_images(images), 8)
+    assert result['images'] == paths
+    names = result['class_names']
+    assert names == sorted({path.split('/')[-2] for path in paths})
+    plain = result['models']['plain']
+    # ResNet-18 at 128 px: a 4 x 4 map, 16 points per image
+    assert plain['patches_per_image'] == 16
+    assert plain['classes'] == [
+        names.index(path.split('/')[-2]) for path in paths for _ in range(16)]
+    # the plain model's own features, embedded as the tool embeds them
+    model = load_model(PLAIN, random_checkpoints['plain'])
+    features = patch_features(
+        model, next(normalised_batches(model, paths, 8, 128)))
+    points = tsne_embedding(features.flatten(0, 1).numpy())
+    assert np.allclose(plain['points'], points, atol=1e-3)
+    assert plain['neighbour_agreement'] == pytest.approx(
+        neighbour_agreement(points, np.array(plain['classes'])), abs=1e-3)
+    assert (tmp_path / 'tsne.png').stat().st_size > 10_000

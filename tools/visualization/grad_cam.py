@@ -28,9 +28,9 @@ import matplotlib
 import numpy as np
 import torch
 
-from mmmaskreuse.analysis import (add_model_pairs, check_model_pairs,
-                                  load_images, load_model, normalised_batches,
-                                  picked_images)
+from mmmaskreuse.analysis import (add_image_arguments, add_model_pairs,
+                                  check_model_pairs, load_images, load_model,
+                                  normalised_batches, picked_images)
 from mmmaskreuse.analysis.cam import default_target_layer, find_layer, grad_cam
 
 matplotlib.use('Agg')
@@ -41,9 +41,7 @@ def parse_args():
     parser = argparse.ArgumentParser(
         description='Grad-CAM of classifiers side by side')
     add_model_pairs(parser)
-    parser.add_argument('--img-dir', required=True,
-                        help='folder of images (searched recursively)')
-    parser.add_argument('--num-images', type=int, default=4)
+    add_image_arguments(parser, num_images=4, batch_size=4)
     parser.add_argument('--img-size', type=int, default=224,
                         help='side the images are resized to')
     parser.add_argument('--target-layer',
@@ -53,12 +51,8 @@ def parse_args():
                         help='class of every map (default: each model\'s '
                         'prediction)')
     parser.add_argument('--out-dir', default='work_dirs/grad_cam')
-    parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the image pick')
     args = parser.parse_args()
     check_model_pairs(parser, args)
-    args.batch_size = args.num_images
     return parser, args
 
 
@@ -70,9 +64,9 @@ def model_maps(parser, args, config, checkpoint, paths):
         find_layer(model, layer)
     except ValueError as error:
         parser.error(f'{config}: --target-layer {error}')
-    inputs = next(
-        normalised_batches(model, paths, len(paths), args.img_size,
-                           args.device))
+    inputs = torch.cat(list(
+        normalised_batches(model, paths, args.batch_size, args.img_size,
+                           args.device)))
     with torch.no_grad():
         scores = model(inputs, mode='tensor').softmax(-1)
     if args.target_category is not None and not (
