@@ -1,12 +1,12 @@
 """Bad input to the tools fails fast with a message naming the bad value.
 
-Checks that stop before a model is built run the tool in this process
-(:func:`run_tool_here`); the others start it as a user would.
+Each tool runs in this process (:func:`run_tool_here`), as
+``python tools/...`` would run it.
 """
 import pytest
 import torch
 
-from tests.conftest import config, run_tool, run_tool_here
+from tests.conftest import config, run_tool_here
 from tests.test_engine.test_checkpoint import hostile_checkpoint
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
@@ -68,10 +68,9 @@ def test_auto_scale_lr_without_base_batch_size(toy_root):
 def test_mask_backbone_without_masking_preprocessor(toy_root):
     # the detection and segmentation pairs give their own preprocessor's
     # name: test_models/test_pairing.py, in-process
-    proc = run_tool(['train.py', config('baselines/toy/resnet18_toy_cls.py'),
-                     '--cfg-options',
-                     'model.backbone.type=mmmaskreuse.MaskResNet'],
-                    toy_root, check=False)
+    proc = run_tool_here(['train.py', CLS, '--cfg-options',
+                          'model.backbone.type=mmmaskreuse.MaskResNet'],
+                         toy_root)
     assert proc.returncode == 2
     assert ('backbone MaskResNet needs the masked image and the reuse '
             'image' in proc.stdout)
@@ -79,9 +78,10 @@ def test_mask_backbone_without_masking_preprocessor(toy_root):
 
 
 def test_masking_preprocessor_with_plain_backbone(toy_root):
-    proc = run_tool(['train.py', config('maskanynet/toy/resnet18_toy_cls.py'),
-                     '--cfg-options', 'model.backbone.type=ResNet'],
-                    toy_root, check=False)
+    masked = config('maskanynet/toy/resnet18_toy_cls.py')
+    proc = run_tool_here(['train.py', masked, '--cfg-options',
+                          'model.backbone.type=ResNet'],
+                         toy_root)
     assert proc.returncode == 2
     assert 'use mmmaskreuse.MaskResNet' in proc.stdout
 
@@ -90,12 +90,12 @@ def test_test_py_and_resume_refuse_a_checkpoint_that_would_run_code(
         toy_root, tmp_path):
     marker = tmp_path / 'ran'
     evil = hostile_checkpoint(tmp_path / 'evil.pth', marker)
-    proc = run_tool(['test.py', CLS, evil], toy_root, check=False)
+    proc = run_tool_here(['test.py', CLS, evil], toy_root)
     assert proc.returncode == 2
     assert f'refusing to unpickle {evil}' in proc.stdout
     assert 'GLOBAL posix.system' in proc.stdout
-    proc = run_tool(['train.py', CLS, '--resume', evil, '--work-dir',
-                     str(tmp_path / 'work_dir')], toy_root, check=False)
+    proc = run_tool_here(['train.py', CLS, '--resume', evil, '--work-dir',
+                          str(tmp_path / 'work_dir')], toy_root)
     assert proc.returncode != 0
     assert f'refusing to unpickle {evil}' in proc.stdout
     assert not marker.exists()
@@ -108,26 +108,27 @@ def test_test_py_refuses_a_checkpoint_missing_weights(toy_root, tmp_path):
     partial = tmp_path / 'backbone_only.pth'
     torch.save(dict(state_dict={k: v for k, v in model.state_dict().items()
                                 if k.startswith('backbone.')}), partial)
-    proc = run_tool(['test.py', CLS, str(partial)], toy_root, check=False)
+    proc = run_tool_here(['test.py', CLS, str(partial)], toy_root)
     assert proc.returncode == 2
     assert (f'{partial} holds no weights for 2 entries of the model '
             '(head.fc.weight, head.fc.bias)') in proc.stdout
     assert 'accuracy/top1' not in proc.stdout
-    proc = run_tool(['test.py', CLS, str(partial), '--allow-partial',
-                     '--cfg-options', 'test_dataloader.dataset.indices=4',
-                     'test_dataloader.num_workers=0',
-                     'test_dataloader.persistent_workers=False'], toy_root)
+    proc = run_tool_here(['test.py', CLS, str(partial), '--allow-partial',
+                          '--cfg-options', 'test_dataloader.dataset.indices=4',
+                          'test_dataloader.num_workers=0',
+                          'test_dataloader.persistent_workers=False'],
+                         toy_root, check=True)
     assert 'accuracy/top1' in proc.stdout
 
 
 def test_train_py_stops_at_the_first_non_finite_loss(toy_root, tmp_path):
-    proc = run_tool(['train.py', CLS, '--work-dir', str(tmp_path / 'nan'),
-                     '--cfg-options', 'model.head.loss.loss_weight=nan',
-                     'train_dataloader.dataset.indices=32',
-                     'train_dataloader.batch_size=16',
-                     'train_dataloader.num_workers=0',
-                     'train_dataloader.persistent_workers=False'],
-                    toy_root, check=False)
+    proc = run_tool_here(['train.py', CLS, '--work-dir', str(tmp_path / 'nan'),
+                          '--cfg-options', 'model.head.loss.loss_weight=nan',
+                          'train_dataloader.dataset.indices=32',
+                          'train_dataloader.batch_size=16',
+                          'train_dataloader.num_workers=0',
+                          'train_dataloader.persistent_workers=False'],
+                         toy_root)
     assert proc.returncode != 0
     assert ('training diverged at iteration 1 (epoch 1): loss not finite '
             '(loss=nan)') in proc.stdout

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from tests.conftest import (config, last_metric, predict_in_process,
-                            run_make_demo, run_tool, serve_over_http)
+                            run_make_demo, run_tool, run_tool_here,
+                            serve_over_http)
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
 DEMO = config('maskanynet/toy/resnet18_toy_cls.py')
@@ -34,11 +35,12 @@ def test_test_py_out_and_show_dir_hold_the_checkpoint_predictions(
     show_dir = toy_root / 'cls_show'
     checkpoint = trained_classifier.checkpoint
     with serve_over_http(osp.dirname(checkpoint)) as url:
-        run_tool(['test.py', DEMO, f'{url}/{osp.basename(checkpoint)}',
-                  '--work-dir', str(trained_classifier.work_dir), '--out',
-                  str(out), '--show-dir', str(show_dir), '--cfg-options',
-                  'test_dataloader.dataset.indices=4'], toy_root,
-                 env=dict(TORCH_HOME=str(tmp_path)))
+        run_tool_here([
+            'test.py', DEMO, f'{url}/{osp.basename(checkpoint)}',
+            '--work-dir', str(trained_classifier.work_dir), '--out',
+            str(out), '--show-dir', str(show_dir), '--cfg-options',
+            'test_dataloader.dataset.indices=4'
+        ], toy_root, env=dict(TORCH_HOME=str(tmp_path)), check=True)
     # downloaded as torch.hub does
     assert (tmp_path / 'hub' / 'checkpoints' /
             osp.basename(checkpoint)).is_file()
@@ -82,8 +84,8 @@ def trained_batches(log):
 def uninterrupted(toy_root):
     """The work dir of a 4-epoch run that nothing interrupted."""
     work_dir = toy_root / 'work_dirs' / 'uninterrupted'
-    run_tool(['train.py', CLS, '--work-dir', str(work_dir), '--cfg-options',
-              *DETERMINISTIC], toy_root)
+    run_tool_here(['train.py', CLS, '--work-dir', str(work_dir),
+                   '--cfg-options', *DETERMINISTIC], toy_root, check=True)
     return work_dir
 
 
@@ -110,8 +112,9 @@ def test_train_py_resume_after_a_kill_ends_with_the_uninterrupted_weights(
     (work_dir / '.epoch_4.pth.x1y2.part').write_bytes(saved[:len(saved) // 2])
     (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_2.pth'))
 
-    proc = run_tool(['train.py', CLS, '--work-dir', str(work_dir),
-                     '--resume', '--cfg-options', *DETERMINISTIC], toy_root)
+    proc = run_tool_here(['train.py', CLS, '--work-dir', str(work_dir),
+                          '--resume', '--cfg-options', *DETERMINISTIC],
+                         toy_root, check=True)
     assert (f'resuming from {work_dir / "epoch_2.pth"} (last_checkpoint)'
             in proc.stdout)
     assert f'Load checkpoint from {work_dir / "epoch_2.pth"}' in proc.stdout

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import config, last_metric, run_tool, run_tool_here
+from tests.conftest import config, last_metric, run_tool_here
 
 PLAIN = config('baselines/toy/resnet18_toy_cls.py')
 DEMO = config('maskanynet/toy/resnet18_toy_cls.py')
@@ -56,11 +56,11 @@ def test_robustness_table_matches_test_py(toy_root, tmp_path,
     assert (out / 'robustness.png').stat().st_size > 5_000
     plain = table['plain']
     assert plain['shuffled'] != plain['clean']  # the corruption applied
-    test = run_tool([
+    test = run_tool_here([
         'test.py', PLAIN, random_checkpoints['plain'], '--cfg-options',
         'data_preprocessor.type=mmmaskreuse.CorruptedClsDataPreprocessor',
         'data_preprocessor.test_corruption.type=shuffle', *FIRST_16
-    ], toy_root)
+    ], toy_root, check=True)
     assert last_metric(test.stdout, 'accuracy/top1') == pytest.approx(
         plain['shuffled'], abs=1e-3)
 
@@ -81,10 +81,10 @@ def test_reuse_ablation_matches_test_py(toy_root, tmp_path,
                                                     top1['zeros'])
     assert (out / 'reuse_ablation.png').stat().st_size > 5_000
     assert top1['zeros'] != top1['downsample']  # the branch was fed zeros
-    test = run_tool([
+    test = run_tool_here([
         'test.py', DEMO, checkpoint, '--cfg-options',
         'model.backbone.reuse_at_test=zeros', *FIRST_16
-    ], toy_root)
+    ], toy_root, check=True)
     assert last_metric(test.stdout, 'accuracy/top1') == pytest.approx(
         top1['zeros'], abs=1e-3)
 

@@ -52,9 +52,9 @@ def backbone_weights(checkpoint):
 def pretrained(toy_root):
     """A toy two-shot pretrain checkpoint, and the training log."""
     work_dir = toy_root / 'work_dirs' / 'cmae_pretrain'
-    proc = run_tool(['train.py', PRETRAIN, '--work-dir',
-                     str(work_dir), '--cfg-options', *SHORT,
-                     *UNEQUAL_SHOTS], toy_root)
+    proc = run_tool_here(['train.py', PRETRAIN, '--work-dir',
+                          str(work_dir), '--cfg-options', *SHORT,
+                          *UNEQUAL_SHOTS], toy_root, check=True)
     checkpoint = work_dir / 'epoch_1.pth'
     assert checkpoint.is_file()
     return checkpoint, proc.stdout
@@ -77,10 +77,10 @@ def train_from_pretrained(toy_root, cfg, name, pretrained):
     """Train ``cfg`` from the pretrain checkpoint; returns the training log
     and the trained checkpoint."""
     work_dir = toy_root / 'work_dirs' / name
-    train = run_tool([
+    train = run_tool_here([
         'train.py', cfg, '--work-dir', str(work_dir), '--cfg-options',
         *SHORT, f'model.backbone.init_cfg.checkpoint={pretrained}'
-    ], toy_root)
+    ], toy_root, check=True)
     assert f'Loads checkpoint by local backend from path: {pretrained}' in (
         train.stdout)
     return train.stdout, (work_dir / 'last_checkpoint').read_text().strip()
@@ -90,8 +90,9 @@ def test_finetune_starts_from_the_whole_pretrained_encoder(
         toy_root, pretrained):
     log, trained = train_from_pretrained(toy_root, FINETUNE, 'cmae_ft',
                                          pretrained[0])
-    test = run_tool(['test.py', FINETUNE, trained, '--work-dir',
-                     str(toy_root / 'work_dirs' / 'cmae_ft')], toy_root)
+    test = run_tool_here(['test.py', FINETUNE, trained, '--work-dir',
+                          str(toy_root / 'work_dirs' / 'cmae_ft')],
+                         toy_root, check=True)
     # the same weights on the same images as the validation after training
     assert last_metric(test.stdout, 'accuracy/top1') == last_metric(
         log, 'accuracy/top1')
@@ -132,11 +133,11 @@ def test_show_reconstruction_writes_a_png_per_image(toy_root, pretrained):
     images = sorted((toy_root / 'data' / 'toy' / 'cls' / 'val' /
                      'circle').iterdir())[:2]
     out_dir = toy_root / 'reconstruction'
-    proc = run_tool([
+    proc = run_tool_here([
         'visualization/show_reconstruction.py', PRETRAIN,
         str(pretrained[0]), *map(str, images), '--out-dir',
         str(out_dir)
-    ], toy_root)
+    ], toy_root, check=True)
     for image in images:
         png = out_dir / f'{image.stem}.png'
         assert f'{image} -> {png}' in proc.stdout
@@ -205,9 +206,9 @@ def test_toy_finetune_and_linear_probe_beat_chance(toy_root, cfg, name,
 def test_plot_shot_losses_draws_what_the_run_logged(toy_root, pretrained,
                                                     tmp_path):
     checkpoint, log = pretrained
-    proc = run_tool(['analysis_tools/plot_shot_losses.py',
-                     str(checkpoint.parent), '--labels', 'two-shot',
-                     '--out-dir', str(tmp_path)], toy_root)
+    proc = run_tool_here(['analysis_tools/plot_shot_losses.py',
+                          str(checkpoint.parent), '--labels', 'two-shot',
+                          '--out-dir', str(tmp_path)], toy_root, check=True)
     assert 'last loss' in proc.stdout
     curves = json.loads((tmp_path / 'shot_losses.json').read_text())[
         'two-shot']['curves']

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from tests.conftest import (config, free_port, last_metric,
-                            predict_in_process, run_tool)
+                            predict_in_process, run_tool, run_tool_here)
 
 MASK_RCNN = config('maskanynet/toy/resnet50_coco_maskrcnn_toy.py')
 NO_WORKERS = ['train_dataloader.num_workers=0',
@@ -165,9 +165,9 @@ def check_test_py_show_dir_and_out(toy_root, cfg, work_dir, train_log,
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     show_dir = work_dir / 'show'
     out = work_dir / 'results.pkl'
-    test = run_tool(['test.py', cfg, checkpoint, '--work-dir', str(work_dir),
-                     '--show-dir', str(show_dir), '--out', str(out),
-                     *TEST_4], toy_root)
+    test = run_tool_here(['test.py', cfg, checkpoint, '--work-dir',
+                          str(work_dir), '--show-dir', str(show_dir), '--out',
+                          str(out), *TEST_4], toy_root, check=True)
     assert last_metric(test.stdout, metric) == last_metric(train_log, metric)
     # every test image drawn, wherever the library's own hook puts them
     drawn = [p for p in show_dir.rglob('*') if p.suffix in ('.jpg', '.png')]
@@ -180,9 +180,10 @@ def check_test_py_show_dir_and_out(toy_root, cfg, work_dir, train_log,
 def test_faster_rcnn_train_py_then_test_py_show_dir_and_out(toy_root):
     cfg = config('baselines/toy/resnet50_voc_fasterrcnn_toy.py')
     work_dir = toy_root / 'work_dirs' / 'fasterrcnn_voc'
-    train = run_tool(['train.py', cfg, '--work-dir', str(work_dir),
-                      '--cfg-options', *TINY_DET,
-                      'train_dataloader.dataset.indices=4'], toy_root)
+    train = run_tool_here(['train.py', cfg, '--work-dir', str(work_dir),
+                           '--cfg-options', *TINY_DET,
+                           'train_dataloader.dataset.indices=4'], toy_root,
+                          check=True)
     # train.py stops mmdet runs at a non-finite loss too
     assert "type='mmmaskreuse.StopOnInvalidLossHook'" in train.stdout
     dumped, expected = check_test_py_show_dir_and_out(
@@ -239,8 +240,9 @@ def test_train_py_detector_starts_from_a_maskanynet_classifier_checkpoint(
     the stem and stage 1 while the later stages train."""
     classifier = trained_classifier.checkpoint
     detector_dir = toy_root / 'work_dirs' / 'transfer_det'
-    run_tool(['train.py', _r18_detector(toy_root, 'transfer', classifier),
-              '--work-dir', str(detector_dir), *SHORT], toy_root)
+    leaf = _r18_detector(toy_root, 'transfer', classifier)
+    run_tool_here(['train.py', leaf, '--work-dir', str(detector_dir), *SHORT],
+                  toy_root, check=True)
 
     ours = torch.load(classifier, map_location='cpu',
                       weights_only=False)['state_dict']
@@ -259,9 +261,10 @@ def test_train_py_detector_starts_from_a_maskanynet_classifier_checkpoint(
 
 def test_train_py_names_a_detector_checkpoint_it_cannot_start_from(toy_root):
     missing = toy_root / 'work_dirs' / 'resnet18_imagenet' / 'epoch_100.pth'
-    proc = run_tool(['train.py', _r18_detector(toy_root, 'missing', missing),
-                     '--work-dir', str(toy_root / 'work_dirs' / 'missing'),
-                     *SHORT], toy_root, check=False)
+    leaf = _r18_detector(toy_root, 'missing', missing)
+    proc = run_tool_here(['train.py', leaf, '--work-dir',
+                          str(toy_root / 'work_dirs' / 'missing'), *SHORT],
+                         toy_root)
     assert proc.returncode != 0
     assert f"init_cfg checkpoint '{missing}' does not exist" in proc.stdout
     # a plain ResNet checkpoint into the frozen reuse branch is refused in

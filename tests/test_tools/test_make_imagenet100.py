@@ -5,7 +5,7 @@ import pytest
 from mmpretrain.datasets import ImageNet
 from PIL import Image
 
-from tests.conftest import REPO, run_tool, run_tool_here
+from tests.conftest import REPO, run_tool_here
 
 CLASS_LIST = osp.join(REPO, 'configs', 'conditional_mae',
                       'imagenet100_classes.txt')
@@ -43,11 +43,11 @@ def test_subset_holds_exactly_the_listed_classes(tmp_path, flat_val):
     fake_imagenet(tmp_path / 'imagenet', flat_val)
     out = tmp_path / 'imagenet100'
     for _ in range(2):  # a second run finds its links and keeps them
-        proc = run_tool([
+        proc = run_tool_here([
             'misc/make_imagenet100.py',
             str(tmp_path / 'imagenet'),
             str(out)
-        ], tmp_path)
+        ], tmp_path, check=True)
         assert '100 classes, 200 train and 100 val images' in proc.stdout
     for split, per_class in (('train', 2), ('val', 1)):
         dataset = ImageNet(

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import config, run_tool, run_tool_here
+from tests.conftest import config, run_tool_here
 
 STATS = 'analysis_tools/mask_strategy_stats.py'
 SHOW = 'visualization/show_masks.py'
@@ -25,11 +25,12 @@ def stats_rows(stdout):
 
 def test_mask_strategy_stats_table_csv_json_and_plot(toy_root, tmp_path):
     out_dir = tmp_path / 'stats'
-    proc = run_tool([STATS, '--data-root', VAL, '--max-images', '8',
-                     '--img-size', '64', '--grid-size', '8', '--strategies',
-                     'Patch', 'Grid', '--ratios', '0.0625', '0.25',
-                     '--batch-size', '4', '--out-dir', str(out_dir)],
-                    toy_root, timeout=120)
+    proc = run_tool_here([STATS, '--data-root', VAL, '--max-images', '8',
+                          '--img-size', '64', '--grid-size', '8',
+                          '--strategies', 'Patch', 'Grid', '--ratios',
+                          '0.0625', '0.25',
+                          '--batch-size', '4', '--out-dir', str(out_dir)],
+                         toy_root, check=True)
     assert 'randomly initialised ResNet-18' in proc.stdout
     rows = stats_rows(proc.stdout)
     assert [row[:2] for row in rows] == [('Patch', 0.0625), ('Patch', 0.25),
@@ -70,11 +71,11 @@ def test_mask_strategy_stats_with_a_classifier_checkpoint(toy_root, tmp_path):
     checkpoint = tmp_path / 'r18.pth'
     torch.save(dict(state_dict=model.state_dict()), checkpoint)
 
-    proc = run_tool([STATS, '--data-root', VAL, '--max-images', '4',
-                     '--img-size', '64', '--strategies', 'Combined',
-                     '--ratios', '0.25', '--config', cls_config,
-                     '--checkpoint', str(checkpoint), '--out-dir',
-                     str(tmp_path / 'stats')], toy_root, timeout=120)
+    proc = run_tool_here([STATS, '--data-root', VAL, '--max-images', '4',
+                          '--img-size', '64', '--strategies', 'Combined',
+                          '--ratios', '0.25', '--config', cls_config,
+                          '--checkpoint', str(checkpoint), '--out-dir',
+                          str(tmp_path / 'stats')], toy_root, check=True)
     assert 'randomly initialised' not in proc.stdout
     (row, ) = stats_rows(proc.stdout)
     # one row: it holds the largest ΔH itself
@@ -97,8 +98,8 @@ def test_ratio_the_grid_cannot_realise_is_a_clear_error(
 
 def test_show_masks_from_a_data_folder(toy_root, tmp_path):
     out = tmp_path / 'vis' / 'masks.png'
-    run_tool([SHOW, '--data-root', VAL, '--num-images', '2', '--img-size',
-              '64', '--out', str(out)], toy_root, timeout=60)
+    run_tool_here([SHOW, '--data-root', VAL, '--num-images', '2', '--img-size',
+                   '64', '--out', str(out)], toy_root, check=True)
     with Image.open(out) as image:
         # columns: original + (masked, reuse) x 4 strategies; 160 x 180 px
         assert image.format == 'PNG' and image.size == (9 * 160, 2 * 180)
@@ -114,10 +115,10 @@ def test_show_masks_of_given_files_draws_masked_and_reuse_images(tmp_path):
         files.append(tmp_path / f'solid{i}.png')
         Image.new('RGB', (64, 64), colour).save(files[-1])
     out = tmp_path / 'masks.png'
-    proc = run_tool([SHOW, *map(str, files), '--strategies', 'Patch',
-                     '--mask-ratio', '0.25', '--fill-value', '128',
-                     '--img-size', '64', '--out', str(out)], tmp_path,
-                    timeout=60)
+    proc = run_tool_here([SHOW, *map(str, files), '--strategies', 'Patch',
+                          '--mask-ratio', '0.25', '--fill-value', '128',
+                          '--img-size', '64', '--out', str(out)], tmp_path,
+                         check=True)
     assert '2 images x 1 strategies' in proc.stdout
     with Image.open(out) as image:
         # columns: original, masked, reuse; 160 x 180 px tiles

@@ -1,7 +1,7 @@
 from mmpretrain.datasets import CustomDataset
 from PIL import Image
 
-from tests.conftest import run_tool, run_tool_here
+from tests.conftest import run_tool_here
 
 
 def make_tiny(root, classes=('n01', 'n02'), per_class=2):
@@ -22,7 +22,8 @@ def make_tiny(root, classes=('n01', 'n02'), per_class=2):
 def test_val_images_land_in_their_class_folders(tmp_path):
     root = tmp_path / 'tiny-imagenet-200'
     make_tiny(root)
-    proc = run_tool(['misc/prepare_tinyimagenet.py', str(root)], tmp_path)
+    proc = run_tool_here(['misc/prepare_tinyimagenet.py', str(root)],
+                         tmp_path, check=True)
     assert 'moved 4 val images' in proc.stdout
     assert sorted(p.name for p in (root / 'val' / 'n02').iterdir()) == [
         'val_1.JPEG', 'val_3.JPEG']
@@ -30,7 +31,8 @@ def test_val_images_land_in_their_class_folders(tmp_path):
     train = CustomDataset(data_root=str(root), data_prefix='train')
     assert val.CLASSES == train.CLASSES == ('n01', 'n02')
     assert [val.get_gt_labels().tolist()] == [[0, 0, 1, 1]]
-    again = run_tool(['misc/prepare_tinyimagenet.py', str(root)], tmp_path)
+    again = run_tool_here(['misc/prepare_tinyimagenet.py', str(root)],
+                          tmp_path, check=True)
     assert 'moved 0 val images' in again.stdout
 
 

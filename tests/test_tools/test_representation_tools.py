@@ -8,7 +8,7 @@ import torch
 
 from mmmaskreuse.analysis import patch_distances
 from mmmaskreuse.engine import build_model, load_config
-from tests.conftest import config, run_tool, run_tool_here
+from tests.conftest import config, run_tool_here
 
 PRETRAIN = config('conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py')
 
@@ -34,12 +34,12 @@ def checkpoints(tmp_path_factory):
 
 def test_attention_stats_of_uniform_attention_and_of_a_real_one(
         toy_root, tmp_path, checkpoints):
-    proc = run_tool([
+    proc = run_tool_here([
         'analysis_tools/attention_stats.py', PRETRAIN,
         checkpoints['uniform'], PRETRAIN, checkpoints['random'], '--labels',
         'uniform', 'random', '--img-dir', 'data/toy/cls/val',
         '--num-images', '6', '--batch-size', '4', '--out-dir', str(tmp_path)
-    ], toy_root)
+    ], toy_root, check=True)
     assert 'uniform layer 4: distance' in proc.stdout
     results = json.loads((tmp_path / 'attention_stats.json').read_text())
     assert (tmp_path / 'attention_stats.png').stat().st_size > 10_000
@@ -57,12 +57,12 @@ def test_attention_stats_of_uniform_attention_and_of_a_real_one(
 
 def test_layer_cka_of_a_model_with_itself_is_one_on_the_diagonal(
         toy_root, tmp_path, checkpoints):
-    run_tool([
+    run_tool_here([
         'analysis_tools/layer_cka.py', PRETRAIN, checkpoints['random'],
         PRETRAIN, checkpoints['random'], '--img-dir', 'data/toy/cls/val',
         '--num-images', '10', '--batch-size', '5', '--out-dir',
         str(tmp_path)
-    ], toy_root)
+    ], toy_root, check=True)
     result = json.loads((tmp_path / 'cka.json').read_text())
     matrix = torch.tensor(result['cka'], dtype=torch.float64)
     assert result['num_images'] == 10 and matrix.shape == (4, 4)

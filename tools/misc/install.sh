@@ -33,7 +33,7 @@ PIP=("$VENV/bin/pip" --disable-pip-version-check)
 check_imports() {
     "$VENV/bin/python" - <<'PY'
 import mmcv.ops, mmdet, mmpretrain, mmseg, torchvision.ops  # noqa: F401
-import pkg_resources, pytorch_grad_cam  # noqa: F401
+import pkg_resources, pytorch_grad_cam, sklearn.manifold  # noqa: F401
 import mmmaskreuse
 print(f'mmmaskreuse {mmmaskreuse.__version__} ready '
       f'(torch {__import__("torch").__version__}, mmcv {mmcv.__version__})')
