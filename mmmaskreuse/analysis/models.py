@@ -15,9 +15,14 @@ from .images import list_images, load_images, pick_images
 def load_model(config: str, checkpoint: str,
                device: str = 'cpu') -> torch.nn.Module:
     """``config``'s model with ``checkpoint``'s weights (mmengine's loading,
-    safe as everywhere in this package), on ``device``, in eval mode."""
+    safe as everywhere in this package), on ``device``, in eval mode. Its
+    ``dataset_meta`` is what the checkpoint's training run saved (class
+    names...), or None."""
     model = build_model(load_config(config))
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    loaded = load_checkpoint(model, checkpoint, map_location='cpu',
+                             logger='silent')
+    meta = loaded.get('meta') if isinstance(loaded, dict) else None
+    model.dataset_meta = (meta or {}).get('dataset_meta')
     model.to(device)
     model.eval()
     return model

@@ -97,11 +97,11 @@ def test_reuse_ablation_refuses_a_model_without_reuse_branch(
     assert 'backbone ResNet has no reuse branch' in proc.stdout
 
 
-def test_grad_cam_draws_each_model_on_the_same_images(toy_root, tmp_path,
-                                                      random_checkpoints):
+def test_grad_cam_draws_each_model_on_the_same_images(
+        toy_root, tmp_path, random_checkpoints, trained_classifier):
     from mmmaskreuse.analysis import (list_images, load_model,
                                       normalised_batches, pick_images)
-    models = {'MaskAnyNet': (DEMO, random_checkpoints['maskanynet']),
+    models = {'MaskAnyNet': (DEMO, trained_classifier.checkpoint),
               'vanilla': (PLAIN, random_checkpoints['plain'])}
     images, out = str(toy_root / 'data' / 'toy' / 'cls' / 'val'), tmp_path
     proc = run_tool_here([
@@ -124,6 +124,13 @@ def test_grad_cam_draws_each_model_on_the_same_images(toy_root, tmp_path,
             predicted = model(inputs, mode='tensor').argmax(-1).tolist()
         assert [r['models'][label]['class_index']
                 for r in result['images']] == predicted
+    # the trained checkpoint names its classes; the bare weights do not
+    names = ['circle', 'cross', 'square', 'triangle']
+    for record in result['images']:
+        trained = record['models']['MaskAnyNet']
+        bare = record['models']['vanilla']
+        assert trained['class_name'] == names[trained['class_index']]
+        assert bare['class_name'] == str(bare['class_index'])
     assert (out / 'grad_cam.png').stat().st_size > 20_000
 
 

@@ -9,7 +9,8 @@ stage of a CNN backbone or the last block of a transformer
 come from the ``grad-cam`` package, as in mmpretrain's ``vis_cam.py``.
 
 Writes ``grad_cam.png`` and ``grad_cam.json`` (per image and model: the
-class, its score and the map's peak in pixels) to ``--out-dir``.
+class, named when the checkpoint's training run saved the class names, its
+score and the map's peak in pixels) to ``--out-dir``.
 
 Example::
 
@@ -77,7 +78,9 @@ def model_maps(parser, args, config, checkpoint, paths):
                torch.full((len(paths), ), args.target_category))
     maps = grad_cam(model, inputs, layer, classes.tolist())
     picked = scores.gather(1, classes[:, None].to(scores.device))[:, 0]
-    return maps, classes.tolist(), picked.tolist(), layer
+    names = (model.dataset_meta or {}).get('classes')
+    classes = [(c, names[c] if names else str(c)) for c in classes.tolist()]
+    return maps, classes, picked.tolist(), layer
 
 
 def main():
@@ -103,11 +106,12 @@ def main():
             axes[row][col].imshow(originals[row])
             axes[row][col].imshow(maps[row], cmap='jet', alpha=0.5,
                                   vmin=0, vmax=1)
-            axes[row][col].set_title(
-                f'{label}: {classes[row]} ({scores[row]:.2f})',
-                fontsize='x-small')
+            index, name = classes[row]
+            axes[row][col].set_title(f'{label}: {name} ({scores[row]:.2f})',
+                                     fontsize='x-small')
             peak = np.unravel_index(maps[row].argmax(), maps[row].shape)
-            record['models'][label] = dict(class_index=classes[row],
+            record['models'][label] = dict(class_index=index,
+                                           class_name=name,
                                            score=scores[row],
                                            peak_yx=[int(p) for p in peak])
         records.append(record)
