@@ -51,9 +51,10 @@ def find_layer(model: nn.Module, name: str) -> nn.Module:
 
 
 def default_target_layer(model: nn.Module) -> str:
-    """The last stage of a CNN backbone (``layer4``, ``stages.-1``...), or
-    the last block's first norm of a transformer, as mmpretrain's vis_cam
-    picks: the layer whose output Grad-CAM weighs."""
+    """The layer whose output Grad-CAM weighs by default: the last stage of
+    a CNN backbone (``layer4``, ``stages.-1``) or the last block of a
+    transformer (``layers.-1``, its tokens reshaped by
+    :func:`tokens_to_grid`)."""
     backbone = model.backbone
     for name in ('layer4', 'stages', 'layers'):
         if hasattr(backbone, name):

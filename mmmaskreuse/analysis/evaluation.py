@@ -11,10 +11,11 @@ import torch
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.registry import DefaultScope
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 
-from mmmaskreuse.engine import build_model, load_config
+from mmmaskreuse.engine import load_config
+from .models import load_model
 
 OURS = 'mmmaskreuse.MaskReuseClsDataPreprocessor'
 PLAIN = ('ClsDataPreprocessor', 'mmpretrain.ClsDataPreprocessor')
@@ -66,9 +67,7 @@ def evaluate_top1(config: str,
     loader_cfg = cfg.test_dataloader.copy()
     if num_images is not None:
         loader_cfg.dataset = dict(loader_cfg.dataset, indices=num_images)
-    model = build_model(cfg)
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
-    model.to(device).eval()
+    model = load_model(cfg, checkpoint, device)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         loader = Runner.build_dataloader(loader_cfg)
         evaluator = Evaluator(cfg.test_evaluator)

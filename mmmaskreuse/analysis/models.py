@@ -3,22 +3,24 @@ mode, its backbone run without masking, batches normalised as its data
 preprocessor does."""
 import inspect
 import os.path as osp
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, Union
 
 import torch
+from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from mmmaskreuse.engine import build_model, load_config
 from .images import list_images, load_images, pick_images
 
 
-def load_model(config: str, checkpoint: str,
+def load_model(config: Union[str, Config], checkpoint: str,
                device: str = 'cpu') -> torch.nn.Module:
-    """``config``'s model with ``checkpoint``'s weights (mmengine's loading,
-    safe as everywhere in this package), on ``device``, in eval mode. Its
-    ``dataset_meta`` is what the checkpoint's training run saved (class
-    names...), or None."""
-    model = build_model(load_config(config))
+    """``config``'s model (a path, or a loaded config) with
+    ``checkpoint``'s weights (mmengine's loading, safe as everywhere in
+    this package), on ``device``, in eval mode. Its ``dataset_meta`` is
+    what the checkpoint's training run saved (class names...), or None."""
+    cfg = load_config(config) if isinstance(config, str) else config
+    model = build_model(cfg)
     loaded = load_checkpoint(model, checkpoint, map_location='cpu',
                              logger='silent')
     meta = loaded.get('meta') if isinstance(loaded, dict) else None
