@@ -2,6 +2,7 @@
 
 Every config also builds its model in tests/test_configs.py.
 """
+import functools
 import glob
 import os.path as osp
 import re
@@ -10,7 +11,7 @@ import pytest
 
 from mmmaskreuse.engine import load_config
 from tests.conftest import REPO
-from tests.test_configs import last_checkpoint
+from tests.test_configs import INIT_CHECKPOINT, last_checkpoint
 
 CONFIGS = osp.join(REPO, 'configs', 'conditional_mae')
 ARCHS = {'s': 'deit-small', 'b': 'b', 'l': 'l'}
@@ -134,3 +135,101 @@ def test_toy_recipes_load_the_toy_pretrain_where_it_writes(name):
     cfg = load_config(osp.join(CONFIGS, 'toy', name))
     assert cfg.model.backbone.init_cfg.checkpoint == last_checkpoint(
         'conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py')
+
+
+TRANSFER = osp.join(CONFIGS, 'transfer')
+# task: (encoder, images a GPU x 8 GPUs, lr, input size, classes), A.1
+TRANSFER_RECIPES = {
+    'in100_coco_maskrcnn': ('b', 16, 5e-4, None, 80),
+    'in100_ade20k_upernet': ('b', 16, 4e-4, 512, 150),
+    'in1k_ade20k_upernet': ('b', 16, 4e-4, 512, 150),
+    'in100_cifar10': ('b', 512, 1.5e-3, 32, 10),
+    'in100_cifar100': ('b', 512, 1.5e-3, 32, 100),
+    'in100_tinyimagenet': ('b', 512, 1.5e-3, 64, 200),
+    'in100_dtd': ('b', 16, 2.5e-3, 448, 47),
+    'in100_flowers102': ('s', 16, 7e-4, 224, 102),
+    'in100_cub': ('s', 16, 7e-4, 224, 200),
+    'in100_stanford-dogs': ('s', 16, 7e-4, 224, 120),
+}
+
+
+def transfer_name(task, shots):
+    return f'vit-{TRANSFER_RECIPES[task][0]}16_L{shots}_{task}.py'
+
+
+@functools.lru_cache(maxsize=None)
+def transfer_config(task, shots):
+    """Each recipe loaded once (read only): the 20 recipes share their
+    upstream bases, and loading costs about a second each."""
+    return load_config(osp.join(TRANSFER, transfer_name(task, shots)))
+
+
+pretrain_checkpoint = functools.lru_cache(maxsize=None)(last_checkpoint)
+
+
+def test_every_transfer_recipe_has_its_mae_twin():
+    assert sorted(
+        osp.basename(path)
+        for path in glob.glob(osp.join(TRANSFER, '*.py'))) == sorted(
+            transfer_name(task, shots) for task in TRANSFER_RECIPES
+            for shots in ('0', '0-10'))
+
+
+@pytest.mark.parametrize('task', sorted(TRANSFER_RECIPES))
+def test_transfer_twins_differ_only_in_the_pretrain_they_start_from(task):
+    from tests.test_configs import flatten
+    data = task.split('_')[0]
+    arch = TRANSFER_RECIPES[task][0]
+    cmae, mae = (transfer_config(task, shots) for shots in ('0-10', '0'))
+    a, b = flatten(cmae.to_dict()), flatten(mae.to_dict())
+    assert {key for key in a.keys() | b.keys()
+            if a.get(key) != b.get(key)} == {INIT_CHECKPOINT}
+    for cfg, shots in ((cmae, '0-10'), (mae, '0')):
+        assert cfg.model.backbone.init_cfg.checkpoint == pretrain_checkpoint(
+            f'conditional_mae/vit-{arch}16_L{shots}_{data}_pretrain.py')
+
+
+@pytest.mark.parametrize('task', sorted(TRANSFER_RECIPES))
+def test_transfer_recipe_follows_the_paper(task):
+    arch, batch, lr, size, classes = TRANSFER_RECIPES[task]
+    cfg = transfer_config(task, '0-10')
+    backbone, optim = cfg.model.backbone, cfg.optim_wrapper
+    assert backbone.arch in (ARCHS[arch], {'b': 'base'}.get(arch))
+    assert backbone.patch_size == 16
+    assert backbone.init_cfg.prefix == 'backbone.'
+    assert cfg.train_dataloader.batch_size * 8 == batch
+    assert optim.optimizer.type == 'AdamW' and optim.optimizer.lr == lr
+    assert optim.optimizer.weight_decay == 0.05
+    assert cfg.auto_scale_lr.base_batch_size == batch
+    hooks = [hook.type for hook in cfg.custom_hooks]
+    assert 'mmmaskreuse.CheckPretrainedWeightsHook' in hooks
+    if task.endswith('coco_maskrcnn'):
+        assert optim.paramwise_cfg.layer_decay_rate == 0.75
+        assert backbone.drop_path_rate == 0.2
+        resize = cfg.train_dataloader.dataset.pipeline[2]
+        assert resize.type == 'RandomChoiceResize'
+        assert {long for long, _ in resize.scales} == {1333}
+        assert [short for _, short in resize.scales] == list(
+            range(480, 801, 32))
+        assert cfg.param_scheduler[1].milestones == [9, 11]
+        assert cfg.train_cfg.max_epochs == 12
+        assert cfg.model.roi_head.bbox_head.num_classes == classes
+    elif task.endswith('upernet'):
+        assert optim.paramwise_cfg.layer_decay_rate == 0.65
+        assert backbone.drop_path_rate == 0.1
+        assert backbone.img_size == size
+        assert cfg.crop_size == (size, size)
+        assert cfg.train_cfg.max_iters == 160000
+        assert cfg.model.decode_head.num_classes == classes
+    else:
+        assert optim.constructor == 'LearningRateDecayOptimWrapperConstructor'
+        assert optim.paramwise_cfg.layer_decay_rate == 0.65
+        assert backbone.drop_path_rate == 0.1
+        assert backbone.img_size == size
+        assert cfg.train_cfg.max_epochs == 100
+        assert cfg.model.head.num_classes == classes
+        assert cfg.data_preprocessor.num_classes == classes
+    if optim.get('constructor') != (
+            'LearningRateDecayOptimWrapperConstructor'):
+        assert optim.constructor == (
+            'mmmaskreuse.BackboneLayerDecayOptimWrapperConstructor')

@@ -18,6 +18,11 @@ CONFIGS = sorted(
     for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                           recursive=True)
     if '_base_' not in path)
+# An MAE twin of a transfer recipe differs from it only in the pretrain
+# checkpoint (test_conditional_mae_configs.py): building it again adds
+# nothing.
+BUILT = [name for name in CONFIGS
+         if not ('/transfer/' in name and '_L0_' in name)]
 # What a MaskAnyNet config may change in its vanilla twin's recipe.
 # mmpretrain configs hold the data preprocessor at the top level, mmdet and
 # mmseg configs in the model; MaskAnyNet-only backbone arguments have no
@@ -63,7 +68,7 @@ def build_uninitialised(cfg):
         return build_model(cfg)
 
 
-@pytest.mark.parametrize('name', CONFIGS)
+@pytest.mark.parametrize('name', BUILT)
 def test_config_builds_its_model(name):
     cfg = load_config(osp.join(REPO, 'configs', name))
     model = build_uninitialised(cfg)

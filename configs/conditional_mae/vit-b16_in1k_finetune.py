@@ -13,3 +13,9 @@ model = dict(
         init_cfg=dict(
             checkpoint='work_dirs/conditional_mae/'
                        'vit-b16_L0-10_in1k_pretrain/epoch_300.pth')))
+# stop before training if the checkpoint is missing or lacks encoder weights
+# (the norm after global pooling is new)
+custom_hooks = [
+    dict(type='mmmaskreuse.CheckPretrainedWeightsHook',
+         allow_missing=('ln2.', ))
+]

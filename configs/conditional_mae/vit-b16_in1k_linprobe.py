@@ -15,3 +15,5 @@ model = dict(
                        'vit-b16_L0-10_in1k_pretrain/epoch_300.pth')))
 optim_wrapper = dict(optimizer=dict(lr=0.1 * 1024 / 256))
 auto_scale_lr = dict(base_batch_size=1024)
+# stop before training if the checkpoint is missing or lacks encoder weights
+custom_hooks = [dict(type='mmmaskreuse.CheckPretrainedWeightsHook')]

@@ -157,16 +157,21 @@ for _prefixes in (('http://', 'https://'), ('modelzoo://', 'torchvision://'),
     _safe_remote(_prefixes)
 
 
-def missing_weights(model, filename: str) -> list:
+def missing_weights(model, filename: str, prefix: str = '') -> list:
     """The entries of ``model``'s state dict that the checkpoint at
     ``filename`` does not hold, as mmengine's Runner would load it (model
     wrappers and test-time-augmentation wrappers unwrapped, a ``module.``
     prefix of the checkpoint's keys dropped).
 
     Args:
-        model (nn.Module): The model the Runner built.
+        model (nn.Module): The model the Runner built, or the sub-module an
+            ``init_cfg`` loads.
         filename (str): Checkpoint path or URL (any scheme mmengine's
             ``CheckpointLoader`` reads).
+        prefix (str): Compare only the checkpoint's keys that start with it,
+            with it removed (``'backbone.'``: the backbone of a whole
+            model's checkpoint), as ``init_cfg=dict(type='Pretrained',
+            prefix=...)`` loads them. Defaults to ''.
 
     Returns:
         list[str]: Missing keys, in the model's order; empty when the
@@ -179,4 +184,5 @@ def missing_weights(model, filename: str) -> list:
     state = checkpoint.get('state_dict', checkpoint)
     keys = {key[len('module.'):] if key.startswith('module.') else key
             for key in state}
+    keys = {key[len(prefix):] for key in keys if key.startswith(prefix)}
     return [key for key in model.state_dict() if key not in keys]

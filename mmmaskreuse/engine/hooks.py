@@ -1,11 +1,16 @@
-"""A training run that diverges stops and says so."""
+"""A training run that diverges stops and says so; one that would start
+from a checkpoint that is not there, or not the right one, never starts."""
 import math
-from typing import Optional
+import os.path as osp
+from typing import Optional, Sequence
 
 import torch
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import BaseLoop
 
 from mmmaskreuse.registry import HOOKS
+from .checkpoint import missing_weights
 
 
 @HOOKS.register_module()
@@ -34,7 +39,9 @@ class StopOnInvalidLossHook(Hook):
         if not outputs or not self.every_n_train_iters(runner, self.interval):
             return
         terms = {
-            name: float(value) for name, value in outputs.items()
+            name: float(value.detach() if isinstance(value, torch.Tensor)
+                        else value)
+            for name, value in outputs.items()
             if isinstance(value, (torch.Tensor, float, int))
             and (not isinstance(value, torch.Tensor) or value.numel() == 1)
         }
@@ -48,3 +55,75 @@ class StopOnInvalidLossHook(Hook):
                 f'{runner.epoch + 1}): {", ".join(invalid)} not finite '
                 f'({shown}). Stopped; lower the learning rate or check the '
                 f'data. Checkpoints so far are in {runner.work_dir}.')
+
+
+@HOOKS.register_module()
+class CheckPretrainedWeightsHook(Hook):
+    """Stop a run before its weights are initialised when a sub-module's
+    ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` names a
+    checkpoint that does not exist, or one that lacks weights of that
+    sub-module.
+
+    mmengine loads such an ``init_cfg`` with ``strict=False`` and only logs
+    the keys it did not find, so a transfer run pointed at the wrong file
+    (another model's checkpoint, keys without the expected ``backbone.``)
+    would train a randomly initialised encoder to the end. The check reads
+    the checkpoint once more before mmengine loads it.
+
+    Args:
+        allow_missing (Sequence[str]): Beginnings of the sub-module's
+            state-dict keys that the checkpoint need not hold: layers the
+            downstream model adds (``'ln2.'``, the norm after a ViT's global
+            pooling). Defaults to ().
+    """
+    priority = 'VERY_HIGH'  # before_run comes before the weights load
+
+    def __init__(self, allow_missing: Sequence[str] = ()) -> None:
+        if isinstance(allow_missing, str):
+            raise ValueError('allow_missing must be a sequence of key '
+                             f'beginnings, got the string {allow_missing!r}')
+        self.allow_missing = tuple(allow_missing)
+
+    def before_run(self, runner) -> None:
+        # only a training run initialises weights: a test or a validation
+        # loads a trained checkpoint and needs no pretrain file
+        if not isinstance(getattr(runner, '_train_loop', None), BaseLoop):
+            return
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        for name, module in model.named_modules():
+            for init_cfg in _pretrained_init_cfgs(module):
+                self._check(name, module, init_cfg)
+
+    def _check(self, name: str, module, init_cfg: dict) -> None:
+        checkpoint = init_cfg.get('checkpoint')
+        where = f'model.{name}.init_cfg.checkpoint' if name else \
+            'model.init_cfg.checkpoint'
+        if not checkpoint or ('://' not in checkpoint
+                              and not osp.isfile(checkpoint)):
+            raise FileNotFoundError(
+                f'{where}={checkpoint!r}: no such checkpoint. Train the '
+                'recipe that writes it or set '
+                f'--cfg-options {where}=PATH')
+        missing = [
+            key for key in missing_weights(module, checkpoint,
+                                           init_cfg.get('prefix') or '')
+            if not key.startswith(self.allow_missing)
+        ]
+        if missing:
+            shown = ', '.join(missing[:8]) + (
+                f' and {len(missing) - 8} more' if len(missing) > 8 else '')
+            raise ValueError(
+                f'{where}={checkpoint!r} holds no weights for {shown} of '
+                f'{type(module).__name__} (prefix '
+                f'{init_cfg.get("prefix")!r}): a checkpoint of another model?'
+                ' Point it at the right one, or list layers the new model '
+                'adds in CheckPretrainedWeightsHook(allow_missing=...)')
+
+
+def _pretrained_init_cfgs(module) -> list:
+    init_cfg = getattr(module, 'init_cfg', None)
+    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    return [cfg for cfg in cfgs
+            if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained']

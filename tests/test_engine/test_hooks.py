@@ -1,11 +1,16 @@
-"""A diverging run stops at its first non-finite loss and says so."""
+"""A diverging run stops at its first non-finite loss and says so; a run
+that would start from a missing or wrong checkpoint does not start."""
 import math
 from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 import torch
+from mmengine.model import BaseModule
+from mmengine.runner import BaseLoop
 
-from mmmaskreuse.engine import StopOnInvalidLossHook
+from mmmaskreuse.engine import (CheckPretrainedWeightsHook,
+                                StopOnInvalidLossHook)
 
 
 def runner(iteration=6, epoch=0):
@@ -44,3 +49,62 @@ def test_interval_skips_the_iterations_between_checks():
 def test_bad_interval_fails_at_build(interval):
     with pytest.raises(ValueError, match=f'got {interval}'):
         StopOnInvalidLossHook(interval=interval)
+
+
+class Encoder(BaseModule):
+    """A backbone that starts from a checkpoint's ``backbone.`` weights."""
+
+    def __init__(self, checkpoint):
+        super().__init__(init_cfg=dict(type='Pretrained',
+                                       checkpoint=str(checkpoint),
+                                       prefix='backbone.'))
+        self.blocks = torch.nn.Sequential(torch.nn.Linear(2, 2),
+                                          torch.nn.LayerNorm(2))
+        self.head_norm = torch.nn.LayerNorm(2)  # what a downstream task adds
+
+
+def training_runner(checkpoint):
+    model = torch.nn.Module()
+    model.backbone = Encoder(checkpoint)
+    return SimpleNamespace(model=model, _train_loop=mock.Mock(spec=BaseLoop))
+
+
+def save_encoder(path, keys):
+    weights = {'blocks.0.weight': torch.ones(2, 2), 'blocks.0.bias':
+               torch.ones(2), 'blocks.1.weight': torch.ones(2),
+               'blocks.1.bias': torch.ones(2)}
+    torch.save({'state_dict': {f'backbone.{key}': weights[key]
+                               for key in keys}}, path)
+
+
+def test_pretrained_check_allows_only_the_layers_it_is_told_are_new(
+        tmp_path):
+    checkpoint = tmp_path / 'pretrain.pth'
+    save_encoder(checkpoint, ['blocks.0.weight', 'blocks.0.bias',
+                              'blocks.1.weight', 'blocks.1.bias'])
+    runner = training_runner(checkpoint)
+    CheckPretrainedWeightsHook(allow_missing=('head_norm.', )).before_run(
+        runner)
+    with pytest.raises(ValueError) as error:
+        CheckPretrainedWeightsHook().before_run(runner)
+    assert (f"model.backbone.init_cfg.checkpoint='{checkpoint}' holds no "
+            "weights for head_norm.weight, head_norm.bias of Encoder "
+            "(prefix 'backbone.')") in str(error.value)
+
+
+def test_pretrained_check_names_a_missing_checkpoint_and_missing_keys(
+        tmp_path):
+    hook = CheckPretrainedWeightsHook(allow_missing=('head_norm.', ))
+    with pytest.raises(FileNotFoundError,
+                       match="checkpoint='.*none.pth': no such checkpoint"):
+        hook.before_run(training_runner(tmp_path / 'none.pth'))
+    partial = tmp_path / 'partial.pth'
+    save_encoder(partial, ['blocks.0.weight', 'blocks.0.bias'])
+    with pytest.raises(ValueError,
+                       match='no weights for blocks.1.weight, blocks.1.bias '):
+        hook.before_run(training_runner(partial))
+    # a test or validation run loads a trained checkpoint instead: no check
+    hook.before_run(SimpleNamespace(model=training_runner(partial).model,
+                                    _train_loop=dict(max_epochs=1)))
+    with pytest.raises(ValueError, match='sequence of key beginnings'):
+        CheckPretrainedWeightsHook(allow_missing='ln2.')

@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import config, last_metric, run_tool, run_tool_here
+from tests.conftest import (config, free_port, last_metric, run_tool,
+                            run_tool_here)
 
 PRETRAIN = config('conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py')
 FINETUNE = config('conditional_mae/toy/vit-tiny_toy_finetune.py')
@@ -221,3 +222,107 @@ def test_plot_shot_losses_draws_what_the_run_logged(toy_root, pretrained,
     empty = run_tool_here(
         ['analysis_tools/plot_shot_losses.py', str(tmp_path)], toy_root)
     assert empty.returncode == 2 and 'no scalar log' in empty.stdout
+
+
+# Transfer (the paper's Sec. 3.2): the toy twins of the detection,
+# segmentation and low-resolution classification recipes start from the
+# pretrain checkpoint's encoder.
+TRANSFER_DET = config('conditional_mae/toy/vit-tiny_toy_coco_maskrcnn.py')
+TRANSFER_SEG = config('conditional_mae/toy/vit-tiny_toy_ade20k_upernet.py')
+TRANSFER_CLS = config('conditional_mae/toy/vit-tiny_toy_32px_transfer.py')
+NO_WORKERS = ['train_dataloader.num_workers=0',
+              'train_dataloader.persistent_workers=False',
+              'val_dataloader.num_workers=0',
+              'val_dataloader.persistent_workers=False']
+
+
+@pytest.mark.parametrize('cfg', [TRANSFER_DET, TRANSFER_SEG, TRANSFER_CLS])
+def test_transfer_backbone_starts_as_the_pretrained_encoder(cfg, pretrained):
+    from mmpretrain.models.utils import resize_pos_embed
+
+    from mmmaskreuse.engine import build_model, load_config
+    checkpoint = str(pretrained[0])
+    model = build_model(load_config(cfg, {
+        'model.backbone.init_cfg.checkpoint': checkpoint}))
+    model.init_weights()
+    encoder = backbone_weights(checkpoint)
+    loaded = model.backbone.state_dict()
+    # the 64-px pretrain's 8 x 8 position embedding is resized on loading
+    # to a backbone built for other sizes (the detector's is resized to
+    # each input instead, as the ViT-B recipe's 224-px one)
+    grid = model.backbone.patch_resolution
+    assert grid == {TRANSFER_DET: (8, 8), TRANSFER_SEG: (16, 16),
+                    TRANSFER_CLS: (4, 4)}[cfg]
+    # only the classifier's norm after global pooling is new
+    assert [key for key in loaded if key not in encoder] == (
+        ['ln2.weight', 'ln2.bias'] if cfg == TRANSFER_CLS else [])
+    for key, value in loaded.items():
+        expected = encoder.get(key, value)
+        if key == 'pos_embed' and grid != (8, 8):
+            expected = resize_pos_embed(expected, (8, 8), grid, 'bicubic', 1)
+        assert torch.equal(value, expected), key
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('cfg, name, metrics, schedule', [
+    (TRANSFER_DET, 'vit_maskrcnn', ('coco/bbox_mAP', 'coco/segm_mAP'),
+     ['train_cfg.max_epochs=4', 'train_cfg.val_interval=2']),
+    (TRANSFER_SEG, 'vit_upernet', ('mIoU', ),
+     ['train_cfg.max_iters=100', 'train_cfg.val_interval=50',
+      'default_hooks.checkpoint.interval=50']),
+])
+def test_toy_transfer_dist_train_sh_then_test_py(toy_root, cfg, name,
+                                                 metrics, schedule,
+                                                 documented_pretrain):
+    """The documented toy pretrain's encoder -> Mask R-CNN / UperNet with
+    ``dist_train.sh CONFIG 2`` -> ``test.py``: the metrics rise between the
+    two validations, and test.py prints the last one again."""
+    work_dir = toy_root / 'work_dirs' / name
+    train = run_tool([
+        'dist_train.sh', cfg, '2', '--work-dir', str(work_dir),
+        '--cfg-options',
+        f'model.backbone.init_cfg.checkpoint={documented_pretrain[0]}',
+        *schedule
+    ], toy_root, timeout=1800, env=dict(PORT=str(free_port())))
+    assert 'Distributed training: True' in train.stdout
+    checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
+    test = run_tool(['test.py', cfg, checkpoint, '--work-dir',
+                     str(work_dir)], toy_root, timeout=1800)
+    for metric in metrics:
+        first, last = logged(train.stdout, metric)[-2:]
+        assert last > first, (metric, first, last)
+        assert last_metric(test.stdout, metric) == last, metric
+
+
+@pytest.mark.slow
+def test_toy_32px_transfer_beats_chance(toy_root, documented_pretrain):
+    work_dir = toy_root / 'work_dirs' / 'vit_32px'
+    run_tool(['train.py', TRANSFER_CLS, '--work-dir', str(work_dir),
+              '--cfg-options',
+              f'model.backbone.init_cfg.checkpoint={documented_pretrain[0]}'],
+             toy_root, timeout=1800)
+    checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
+    test = run_tool(['test.py', TRANSFER_CLS, checkpoint, '--work-dir',
+                     str(work_dir)], toy_root)
+    # docs: 46.5 (4 classes, chance 25)
+    assert last_metric(test.stdout, 'accuracy/top1') > 35
+
+
+def test_transfer_stops_before_training_without_the_whole_encoder(
+        toy_root, pretrained, tmp_path):
+    state = torch.load(pretrained[0], map_location='cpu', weights_only=False)
+    for key in [k for k in state['state_dict']
+                if k.startswith('backbone.layers.3.')]:
+        del state['state_dict'][key]
+    partial = tmp_path / 'partial.pth'
+    torch.save(state, partial)
+    proc = run_tool_here([
+        'train.py', TRANSFER_DET, '--work-dir', str(tmp_path / 'run'),
+        '--cfg-options', f'model.backbone.init_cfg.checkpoint={partial}',
+        *NO_WORKERS
+    ], toy_root)
+    assert proc.returncode != 0
+    assert (f"model.backbone.init_cfg.checkpoint='{partial}' holds no "
+            'weights for layers.3.ln1.weight, layers.3.ln1.bias') in (
+                proc.stdout)
+    assert 'Epoch(train)' not in proc.stdout
