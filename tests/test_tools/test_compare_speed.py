@@ -133,6 +133,10 @@ def test_missing_baseline_config_is_named(tmp_path):
     ('baselines/toy/resnet50_coco_maskrcnn_toy.py', 'det'),
     ('baselines/toy/resnet50_ade20k_upernet_toy.py', 'seg'),
     ('conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py', 'selfsup'),
+    # the transfer twins: an mmpretrain ViT in an mmdet and an mmseg model,
+    # layer-wise lr decay from the backbone's depths
+    ('conditional_mae/toy/vit-tiny_toy_coco_maskrcnn.py', 'det'),
+    ('conditional_mae/toy/vit-tiny_toy_ade20k_upernet.py', 'seg'),
 ])
 def test_synthetic_batch_trains_and_tests_every_library(name, task):
     cfg = load_config(config(name))

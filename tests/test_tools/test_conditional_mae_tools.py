@@ -275,8 +275,9 @@ def test_toy_transfer_dist_train_sh_then_test_py(toy_root, cfg, name,
                                                  metrics, schedule,
                                                  documented_pretrain):
     """The documented toy pretrain's encoder -> Mask R-CNN / UperNet with
-    ``dist_train.sh CONFIG 2`` -> ``test.py``: the metrics rise between the
-    two validations, and test.py prints the last one again."""
+    ``dist_train.sh CONFIG 2`` -> ``test.py``: the loss falls, the metrics
+    rise between the two validations (docs: bbox mAP 0.000 -> 0.005, segm
+    0.000 -> 0.002), and test.py prints the last ones again."""
     work_dir = toy_root / 'work_dirs' / name
     train = run_tool([
         'dist_train.sh', cfg, '2', '--work-dir', str(work_dir),
@@ -285,6 +286,8 @@ def test_toy_transfer_dist_train_sh_then_test_py(toy_root, cfg, name,
         *schedule
     ], toy_root, timeout=1800, env=dict(PORT=str(free_port())))
     assert 'Distributed training: True' in train.stdout
+    losses = logged(train.stdout, ' loss')
+    assert losses[-1] < 0.8 * losses[0], losses
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     test = run_tool(['test.py', cfg, checkpoint, '--work-dir',
                      str(work_dir)], toy_root, timeout=1800)
