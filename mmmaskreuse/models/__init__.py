@@ -1,17 +1,18 @@
 """Models of mmmaskreuse, registered in the ``mmmaskreuse`` scope."""
 from .backbones import (FeatureAlignment, MaskResNet, MaskResNetCIFAR,
                         MaskResNetV1c, MaskSwin, MaskViT, MultiShotMAEViT,
-                        ReuseFusion)
+                        MultiShotSimMIMSwin, ReuseFusion)
 from .data_preprocessors import (CorruptedClsDataPreprocessor,
                                  MaskReuseClsDataPreprocessor,
                                  TestCorruptionMixin)
 from .pairing import check_masked_pairing
-from .selfsup import ConditionalMAE
+from .selfsup import ConditionalMAE, MultiShotSimMIM
 
 __all__ = [
     'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
     'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MultiShotMAEViT',
-    'ConditionalMAE', 'MaskReuseClsDataPreprocessor',
+    'ConditionalMAE', 'MultiShotSimMIMSwin', 'MultiShotSimMIM',
+    'MaskReuseClsDataPreprocessor',
     'CorruptedClsDataPreprocessor', 'TestCorruptionMixin',
     'check_masked_pairing'
 ]

@@ -1,3 +1,4 @@
 from .conditional_mae import ConditionalMAE
+from .multishot_simmim import MultiShotSimMIM
 
-__all__ = ['ConditionalMAE']
+__all__ = ['ConditionalMAE', 'MultiShotSimMIM']
