@@ -1,4 +1,5 @@
 from .conditional_mae import ConditionalMAE
+from .fcmae import FCMAE, FCMAEDecoder
 from .multishot_simmim import MultiShotSimMIM
 
-__all__ = ['ConditionalMAE', 'MultiShotSimMIM']
+__all__ = ['ConditionalMAE', 'MultiShotSimMIM', 'FCMAE', 'FCMAEDecoder']
