@@ -1,9 +1,12 @@
 """Two-shot SimMIM (Swin) and two-shot FCMAE (ConvNeXt V2) through the
 tools on the toy data: pretrain, fine-tune from its checkpoint, test."""
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.conftest import config, last_metric, run_tool_here
-from tests.test_tools.test_conditional_mae_tools import logged
+from tests.test_tools.test_conditional_mae_tools import (is_grey, logged,
+                                                        same_patch)
 
 TOY = 'conditional_mae/toy/'
 # per chain: pretrain and fine-tune configs, the cells each shot masks at
@@ -77,3 +80,39 @@ def test_finetune_and_test_start_from_the_pretrained_encoder(toy_root, chain):
                             for option in FEW_VAL)], toy_root, check=True)
     assert last_metric(test.stdout, 'accuracy/top1') == last_metric(
         log, 'accuracy/top1')
+
+
+def cell_pixels(panel):
+    """[128, 128, 3] -> [16 cells, 32 * 32 * 3], cells in raster order."""
+    grid = panel.reshape(4, 32, 4, 32, 3).transpose(0, 2, 1, 3, 4)
+    return grid.reshape(16, -1)
+
+
+def test_show_reconstruction_draws_each_shots_cells(toy_root, chain):
+    name, pretrain, *_, checkpoint, _ = chain
+    image = sorted((toy_root / 'data' / 'toy' / 'cls' / 'val' /
+                    'circle').iterdir())[0]
+    out_dir = toy_root / f'{name}_reconstruction'
+    proc = run_tool_here([
+        'visualization/show_reconstruction.py', pretrain, str(checkpoint),
+        str(image), '--out-dir', str(out_dir), '--img-size', '128'
+    ], toy_root, check=True)
+    png = out_dir / f'{image.stem}.png'
+    assert f'{image} -> {png}' in proc.stdout
+    # original, after shot 1, after shot 2, reconstruction: the 128-px
+    # crop enlarged 2x, 4 px apart, under a 14 px caption
+    drawing = np.asarray(Image.open(png).convert('RGB')).astype(int)
+    assert drawing.shape == (14 + 256, 4 * 256 + 3 * 4, 3)
+    original, shot1, shot2, rebuilt = (
+        cell_pixels(drawing[14:, i * 260:i * 260 + 256][::2, ::2])
+        for i in range(4))
+    kept1, kept2 = (same_patch(panel, original) for panel in (shot1, shot2))
+    # 16 cells: 10 grey after shot 1 (stage 0), one more after shot 2
+    # (stage 3), the 5 left pasted into the reconstruction as they are
+    assert (~kept1).sum() == 10 and (~kept2).sum() == 11
+    assert is_grey(shot1)[~kept1].all() and is_grey(shot2)[~kept2].all()
+    assert (kept2 <= kept1).all()
+    assert (same_patch(rebuilt, original) >= kept2).all()
+    # masked cells are the decoder's: neither the image nor grey
+    assert not same_patch(rebuilt, original)[~kept2].any()
+    assert not is_grey(rebuilt)[~kept2].any()
