@@ -1,12 +1,11 @@
 """Two-shot SimMIM (Swin) and two-shot FCMAE (ConvNeXt V2) through the
 tools on the toy data: pretrain, fine-tune from its checkpoint, test."""
-import numpy as np
 import pytest
-from PIL import Image
 
 from tests.conftest import config, last_metric, run_tool_here
-from tests.test_tools.test_conditional_mae_tools import (is_grey, logged,
-                                                        same_patch)
+from tests.test_tools.test_conditional_mae_tools import (four_panels,
+                                                         is_grey, logged,
+                                                         same_patch)
 
 TOY = 'conditional_mae/toy/'
 # per chain: pretrain and fine-tune configs, the cells each shot masks at
@@ -99,13 +98,9 @@ def test_show_reconstruction_draws_each_shots_cells(toy_root, chain):
     ], toy_root, check=True)
     png = out_dir / f'{image.stem}.png'
     assert f'{image} -> {png}' in proc.stdout
-    # original, after shot 1, after shot 2, reconstruction: the 128-px
-    # crop enlarged 2x, 4 px apart, under a 14 px caption
-    drawing = np.asarray(Image.open(png).convert('RGB')).astype(int)
-    assert drawing.shape == (14 + 256, 4 * 256 + 3 * 4, 3)
-    original, shot1, shot2, rebuilt = (
-        cell_pixels(drawing[14:, i * 260:i * 260 + 256][::2, ::2])
-        for i in range(4))
+    # the 128-px crop, enlarged 2x
+    original, shot1, shot2, rebuilt = map(
+        cell_pixels, four_panels(png, side=128, zoom=2))
     kept1, kept2 = (same_patch(panel, original) for panel in (shot1, shot2))
     # 16 cells: 10 grey after shot 1 (stage 0), one more after shot 2
     # (stage 3), the 5 left pasted into the reconstruction as they are
