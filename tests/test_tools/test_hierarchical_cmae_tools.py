@@ -2,7 +2,7 @@
 tools on the toy data: pretrain, fine-tune from its checkpoint, test."""
 import pytest
 
-from tests.conftest import config, last_metric, run_tool_here
+from tests.conftest import config, last_metric, run_tool, run_tool_here
 from tests.test_tools.test_conditional_mae_tools import (four_panels,
                                                          is_grey, logged,
                                                          same_patch)
@@ -111,3 +111,35 @@ def test_show_reconstruction_draws_each_shots_cells(toy_root, chain):
     # masked cells are the decoder's: neither the image nor grey
     assert not same_patch(rebuilt, original)[~kept2].any()
     assert not is_grey(rebuilt)[~kept2].any()
+
+
+@pytest.fixture(scope='module', params=sorted(CHAINS))
+def documented_chain(request, toy_root):
+    """A toy chain as the docs run it: the pretrain (5 epochs), then the
+    fine-tune (6 epochs) from its checkpoint, then test.py; returns the
+    pretraining's log and the test's output."""
+    pretrain, finetune = CHAINS[request.param][:2]
+    work_dir = toy_root / 'work_dirs' / f'{request.param}_documented'
+    pretraining = run_tool(['train.py', pretrain, '--work-dir',
+                            str(work_dir / 'pretrain')], toy_root,
+                           timeout=3600)
+    run_tool(['train.py', finetune, '--work-dir', str(work_dir / 'ft'),
+              '--cfg-options', 'model.backbone.init_cfg.checkpoint=' +
+              str(work_dir / 'pretrain' / 'epoch_5.pth')], toy_root,
+             timeout=3600)
+    checkpoint = (work_dir / 'ft' / 'last_checkpoint').read_text().strip()
+    test = run_tool(['test.py', finetune, checkpoint, '--work-dir',
+                     str(work_dir / 'ft')], toy_root)
+    return pretraining.stdout, test.stdout
+
+
+@pytest.mark.slow
+def test_toy_pretrain_reconstruction_loss_falls(documented_chain):
+    loss = logged(documented_chain[0], ' loss')
+    assert loss[-1] < 0.8 * loss[0], loss
+
+
+@pytest.mark.slow
+def test_toy_finetune_beats_chance(documented_chain):
+    # 4 balanced classes: chance is 25 %
+    assert last_metric(documented_chain[1], 'accuracy/top1') > 35
