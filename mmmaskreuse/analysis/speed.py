@@ -63,7 +63,8 @@ def synthetic_batch(model: nn.Module,
     Images are uint8 [3, H, W] tensors; the data samples are those of the
     model's library, with random ground truth: a label (classification),
     three boxes with box-shaped masks (detection), a label map
-    (segmentation), nothing (self-supervised); and the pipeline's
+    (segmentation), nothing (self-supervised) but SimMIM's mask; and the
+    pipeline's
     ``reuse_img`` where a MaskAnyNet classifier's ``reuse_view`` is
     'augmented'.
 
@@ -121,7 +122,33 @@ def synthetic_batch(model: nn.Module,
                         'reuse_img')
         else:  # self-supervised recipes collate with default_collate
             inputs = torch.stack(inputs)
+            _add_simmim_masks(model, samples, height, width, seed)
     return dict(inputs=inputs, data_samples=samples)
+
+
+def _add_simmim_masks(model: nn.Module, samples: list, height: int,
+                      width: int, seed: int) -> None:
+    """Give a SimMIM model's samples the ``mask`` its pipeline's
+    ``SimMIMMaskGenerator`` would (32-px cells, or the backbone's
+    ``mask_patch_size``; ratio 0.6, or the backbone's first shot)."""
+    from mmpretrain.datasets.transforms import SimMIMMaskGenerator
+    from mmpretrain.models.selfsup import SimMIM
+    if not isinstance(model, SimMIM):
+        return
+    if height != width:
+        raise ValueError('SimMIM masks need square images, got '
+                         f'shape=({height}, {width})')
+    backbone = model.backbone
+    generator = SimMIMMaskGenerator(
+        input_size=height,
+        mask_patch_size=getattr(backbone, 'mask_patch_size', 32),
+        model_patch_size=backbone.patch_embed.projection.stride[0],
+        mask_ratio=getattr(backbone, 'mask_ratios', (0.6, ))[0])
+    state = np.random.get_state()
+    np.random.seed(seed)
+    for sample in samples:
+        sample.mask = torch.from_numpy(generator.transform({})['mask'])
+    np.random.set_state(state)
 
 
 def _det_sample(meta: dict, labels: torch.Tensor, rng: torch.Generator):

@@ -1,10 +1,13 @@
 """Every mask of the project: MaskAnyNet's cell masks, masked images and
-reuse images; Conditional MAE's token shots.
+reuse images; Conditional MAE's token shots (ViT) and cell shots (Swin,
+ConvNeXt).
 
 Imports nothing from :mod:`mmmaskreuse.models`; the data preprocessors call
 it on device.
 """
 from .authors_grid import AuthorsGridMask, authors_grid_mask_and_reuse
+from .cell_shots import (cells_to_grid, check_shots, grid_to_cells,
+                         random_cell_keep)
 from .corruptions import (PatchCorruption, occlude_patches, patch_keys,
                           shuffle_patches)
 from .reference import reference_mask_and_reuse_numpy
@@ -25,5 +28,6 @@ __all__ = [
     'reference_mask_and_reuse_numpy', 'num_kept_tokens',
     'kept_tokens_per_shot', 'gather_tokens', 'random_token_keep',
     'shot_of_patches', 'PatchCorruption', 'occlude_patches',
-    'shuffle_patches', 'patch_keys'
+    'shuffle_patches', 'patch_keys', 'check_shots', 'random_cell_keep',
+    'cells_to_grid', 'grid_to_cells'
 ]

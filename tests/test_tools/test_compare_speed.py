@@ -128,25 +128,28 @@ def test_missing_baseline_config_is_named(tmp_path):
     assert 'config file not found: no/such.py' in proc.stdout
 
 
-@pytest.mark.parametrize('name,task', [
-    ('baselines/toy/resnet18_toy_cls.py', 'cls'),
-    ('baselines/toy/resnet50_coco_maskrcnn_toy.py', 'det'),
-    ('baselines/toy/resnet50_ade20k_upernet_toy.py', 'seg'),
-    ('conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py', 'selfsup'),
+@pytest.mark.parametrize('name,task,side', [
+    ('baselines/toy/resnet18_toy_cls.py', 'cls', 64),
+    ('baselines/toy/resnet50_coco_maskrcnn_toy.py', 'det', 64),
+    ('baselines/toy/resnet50_ade20k_upernet_toy.py', 'seg', 64),
+    ('conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py', 'selfsup', 64),
+    # SimMIM reads its pipeline's mask from the samples
+    ('conditional_mae/toy/swin-tiny_simmim_two-shot_toy_pretrain.py',
+     'selfsup', 128),
     # the transfer twins: an mmpretrain ViT in an mmdet and an mmseg model,
     # layer-wise lr decay from the backbone's depths
-    ('conditional_mae/toy/vit-tiny_toy_coco_maskrcnn.py', 'det'),
-    ('conditional_mae/toy/vit-tiny_toy_ade20k_upernet.py', 'seg'),
+    ('conditional_mae/toy/vit-tiny_toy_coco_maskrcnn.py', 'det', 64),
+    ('conditional_mae/toy/vit-tiny_toy_ade20k_upernet.py', 'seg', 64),
 ])
-def test_synthetic_batch_trains_and_tests_every_library(name, task):
+def test_synthetic_batch_trains_and_tests_every_library(name, task, side):
     cfg = load_config(config(name))
     torch.manual_seed(0)
     model = build_model(cfg)
     assert task_of(model) == task
-    data = synthetic_batch(model, 2, (64, 64))
-    assert [tuple(image.shape) for image in data['inputs']] == [(3, 64,
-                                                                 64)] * 2
-    assert synthetic_batch(model, 2, (64, 64))['inputs'][1].equal(
+    data = synthetic_batch(model, 2, (side, side))
+    assert [tuple(image.shape) for image in data['inputs']] == [(3, side,
+                                                                 side)] * 2
+    assert synthetic_batch(model, 2, (side, side))['inputs'][1].equal(
         data['inputs'][1])
     log_vars = build_step(model, cfg, 'train')(data)
     assert torch.isfinite(log_vars['loss'])

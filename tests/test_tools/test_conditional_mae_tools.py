@@ -122,6 +122,19 @@ def patches(image):
     return grid.reshape(64, -1)
 
 
+def four_panels(png, side, zoom):
+    """Original, after shot 1, after shot 2, reconstruction: the 4 panels
+    of a reconstruction PNG (each ``side`` px enlarged ``zoom`` times, 4 px
+    apart, under a 14 px caption), back at ``side`` px, as int arrays."""
+    drawing = np.asarray(Image.open(png).convert('RGB')).astype(int)
+    width = side * zoom
+    assert drawing.shape == (14 + width, 4 * width + 3 * 4, 3)
+    return [
+        drawing[14:, i * (width + 4):i * (width + 4) + width][::zoom, ::zoom]
+        for i in range(4)
+    ]
+
+
 def same_patch(panel, original):
     return np.abs(panel - original).max(axis=1) <= 1
 
@@ -142,13 +155,8 @@ def test_show_reconstruction_writes_a_png_per_image(toy_root, pretrained):
     for image in images:
         png = out_dir / f'{image.stem}.png'
         assert f'{image} -> {png}' in proc.stdout
-        # original, after shot 1, after shot 2, reconstruction: 4 panels of
-        # the 64x64 image enlarged 3x, 4 px apart, under a 14 px caption
-        drawing = np.asarray(Image.open(png).convert('RGB')).astype(int)
-        assert drawing.shape == (14 + 192, 4 * 192 + 3 * 4, 3)
-        original, shot1, shot2, rebuilt = (
-            patches(drawing[14:, i * 196:i * 196 + 192][::3, ::3])
-            for i in range(4))
+        original, shot1, shot2, rebuilt = map(
+            patches, four_panels(png, side=64, zoom=3))
         assert np.abs(original - patches(mmcv.imread(
             str(image), channel_order='rgb').astype(int))).max() <= 1
         # the toy config's L(0, 3; 0.75, 0.1): 48 of the 64 8x8 patches

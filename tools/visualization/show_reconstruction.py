@@ -1,31 +1,36 @@
-"""Show what a Conditional MAE sees and rebuilds, shot by shot.
+"""Show what a multi-shot masked model sees and rebuilds, shot by shot.
 
-Writes one PNG per image with the panels: the original, the patches still
-visible after shot 1, after shot 2 ..., and the reconstruction (the final
-visible patches pasted over the decoder's prediction of every masked
-patch). With ``norm_pix`` the prediction is in per-patch normalised pixels;
+For Conditional MAE (ViT), two-shot SimMIM (Swin) and (two-shot) FCMAE
+(ConvNeXt V2) pretrain checkpoints. Writes one PNG per image with the
+panels: the original, what is still visible after shot 1, after shot 2 ...
+(masked patches or cells grey), and the reconstruction (the final visible
+pixels pasted over the decoder's prediction of every masked one). With
+``norm_pix`` (MAE, FCMAE) the prediction is in per-patch normalised pixels;
 it is brought back with the mean and variance of the original patch, as in
-MAE's own visualisation.
+MAE's own visualisation. SimMIM's first mask is drawn as its pipeline's
+``SimMIMMaskGenerator`` would, with ``--seed``.
 
 Usage::
 
     python tools/visualization/show_reconstruction.py CONFIG CKPT IMAGE... \\
-        [--out-dir DIR] [--seed N]
+        [--out-dir DIR] [--seed N] [--img-size N]
 """
 import argparse
 import os
 import os.path as osp
-from typing import List, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
 import torch
 from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import load_checkpoint
+from mmpretrain.datasets.transforms import SimMIMMaskGenerator
+from mmpretrain.models.selfsup import BaseSelfSupervisor
 from PIL import Image, ImageDraw
 
 from mmmaskreuse.engine import load_config
-from mmmaskreuse.models import ConditionalMAE
+from mmmaskreuse.models import FCMAE, ConditionalMAE, MultiShotSimMIM
 
 GAP = 4  # px between panels
 LABEL_HEIGHT = 14  # px of the caption row
@@ -46,11 +51,18 @@ def parse_args():
     parser.add_argument(
         '--seed', type=int, default=0, help='seed of the random masks')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
+    parser.add_argument(
+        '--img-size', type=int, default=None,
+        help="side the images are cropped to (default: the encoder's input "
+        'size; 224 for FCMAE, whose ConvNeXt takes any multiple of 32)')
     return parser, parser.parse_args()
 
 
+PRETRAIN_MODELS = (ConditionalMAE, MultiShotSimMIM, FCMAE)
+
+
 def build_model(config: str, checkpoint: str,
-                device: str) -> ConditionalMAE:
+                device: str) -> BaseSelfSupervisor:
     """The config's model with the checkpoint's weights, in eval mode."""
     cfg = load_config(config)
     model_cfg = cfg.model.copy()
@@ -58,11 +70,25 @@ def build_model(config: str, checkpoint: str,
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         model = MODELS.build(model_cfg)
-    if not isinstance(model, ConditionalMAE):
-        raise ValueError(f'{config} builds {type(model).__name__}, not a '
-                         'mmmaskreuse.ConditionalMAE pretrain model')
+    if not isinstance(model, PRETRAIN_MODELS):
+        raise ValueError(
+            f'{config} builds {type(model).__name__}, not a multi-shot '
+            'pretrain model (mmmaskreuse.ConditionalMAE, MultiShotSimMIM or '
+            'FCMAE)')
     load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
     return model.to(device).eval()
+
+
+def input_size(model: BaseSelfSupervisor) -> Optional[int]:
+    """The image side the encoder was built for (None: any multiple of the
+    cell, as FCMAE's ConvNeXt)."""
+    backbone = model.backbone
+    if isinstance(model, FCMAE):
+        return None
+    if isinstance(model, MultiShotSimMIM):
+        stride = backbone.patch_embed.projection.stride[0]
+        return backbone.patch_resolution[0] * stride
+    return backbone.patch_resolution[0] * model.head.patch_size
 
 
 def read_image(path: str, size: int) -> torch.Tensor:
@@ -79,13 +105,64 @@ def read_image(path: str, size: int) -> torch.Tensor:
         2, 0, 1)[None]
 
 
+def patches_to_pixels(head, patches: torch.Tensor,
+                      masks: Sequence[torch.Tensor]) -> tuple:
+    """MAE-style outputs in pixels: ``patches`` [1, L, p * p * 3] and each
+    [1, L] mask become [1, 3, H, W] and [1, 1, H, W]."""
+    width = patches.shape[-1]
+    return head.unpatchify(patches), [
+        head.unpatchify(mask[..., None].repeat(1, 1, width))[:, :1]
+        for mask in masks
+    ]
+
+
+def predict(model: BaseSelfSupervisor, inputs: torch.Tensor) -> tuple:
+    """The prediction and the shots' masks, in pixels.
+
+    Args:
+        model (BaseSelfSupervisor): One of ``PRETRAIN_MODELS``.
+        inputs (torch.Tensor): [1, 3, H, W] normalised RGB.
+
+    Returns:
+        tuple: ``pred`` [1, 3, H, W] normalised RGB and a [1, 1, H, W]
+        mask a shot (1 where it masked).
+    """
+    head = model.head
+    if isinstance(model, MultiShotSimMIM):
+        backbone = model.backbone
+        stride = backbone.patch_embed.projection.stride[0]
+        generator = SimMIMMaskGenerator(
+            input_size=inputs.shape[2],
+            mask_patch_size=backbone.mask_patch_size,
+            model_patch_size=stride, mask_ratio=backbone.mask_ratios[0])
+        mask = torch.from_numpy(generator.transform({})['mask'])[None]
+        outs, shot_masks = backbone(inputs, mask.to(inputs.device))
+        pred = model.neck(outs[0])  # [1, 3, H, W], SimMIM's own pixels
+        return pred, [
+            shot_mask.repeat_interleave(stride, 1).repeat_interleave(
+                stride, 2)[:, None] for shot_mask in shot_masks
+        ]
+    if isinstance(model, FCMAE):
+        outs, shot_masks = model.backbone(inputs)
+        pred = model.neck(outs[-1], sum(shot_masks))  # [1, L, p * p * 3]
+    else:
+        latent, _, ids_restore, shot_masks = model.backbone(inputs)
+        pred = model.neck(latent, ids_restore)  # [1, L, p * p * 3]
+    if head.norm_pix:  # back from per-patch normalised pixels
+        target = head.patchify(inputs)
+        mean = target.mean(dim=-1, keepdim=True)
+        var = target.var(dim=-1, keepdim=True)
+        pred = pred * (var + 1.e-6)**.5 + mean
+    return patches_to_pixels(head, pred, shot_masks)
+
+
 @torch.no_grad()
-def reconstruct(model: ConditionalMAE,
+def reconstruct(model: BaseSelfSupervisor,
                 image: torch.Tensor) -> List[Tuple[str, np.ndarray]]:
     """The panels of one image.
 
     Args:
-        model (ConditionalMAE): The pretrained model.
+        model (BaseSelfSupervisor): The pretrained model.
         image (torch.Tensor): [1, 3, H, W] uint8 BGR.
 
     Returns:
@@ -96,36 +173,24 @@ def reconstruct(model: ConditionalMAE,
     inputs = preprocessor(
         dict(inputs=image.to(device), data_samples=None),
         training=False)['inputs']  # [1, 3, H, W] normalised RGB
-    latent, mask, ids_restore, shot_masks = model.backbone(inputs)
-    pred = model.neck(latent, ids_restore)  # [1, L, p * p * 3]
+    pred, shot_masks = predict(model, inputs)
+    mean, std = preprocessor.mean, preprocessor.std  # [3, 1, 1]
 
-    head = model.head
-    target = head.patchify(inputs)  # [1, L, p * p * 3]
-    if head.norm_pix:
-        mean = target.mean(dim=-1, keepdim=True)
-        var = target.var(dim=-1, keepdim=True)
-        pred = pred * (var + 1.e-6)**.5 + mean
-
-    def to_rgb(patches: torch.Tensor) -> np.ndarray:
-        pixels = head.unpatchify(patches)  # [1, 3, H, W] normalised
-        pixels = pixels * preprocessor.std + preprocessor.mean
+    def to_rgb(pixels: torch.Tensor) -> np.ndarray:
+        pixels = pixels * std + mean
         return pixels[0].permute(1, 2, 0).clamp(0, 255).byte().cpu().numpy()
 
-    def hidden(masked: torch.Tensor) -> np.ndarray:
-        gray = (MASKED_GRAY - preprocessor.mean) / preprocessor.std
-        gray = gray.reshape(1, 1, 3).repeat(1, 1, head.patch_size**2)
-        masked = masked[..., None]  # [1, L, 1]
-        return to_rgb(target * (1 - masked) + gray * masked)
-
-    panels = [('original', to_rgb(target))]
-    masked_so_far = torch.zeros_like(mask)
+    gray = (MASKED_GRAY - mean) / std  # [3, 1, 1]
+    unit = 'block' if isinstance(model, ConditionalMAE) else 'stage'
+    panels = [('original', to_rgb(inputs))]
+    masked = torch.zeros_like(shot_masks[0])
     for shot, shot_mask in enumerate(shot_masks, start=1):
-        masked_so_far = masked_so_far + shot_mask
+        masked = masked + shot_mask
         layer = model.backbone.mask_layers[shot - 1]
-        panels.append((f'after shot {shot} (block {layer})',
-                       hidden(masked_so_far)))
-    pasted = target * (1 - mask[..., None]) + pred * mask[..., None]
-    panels.append(('reconstruction', to_rgb(pasted)))
+        panels.append((f'after shot {shot} ({unit} {layer})',
+                       to_rgb(inputs * (1 - masked) + gray * masked)))
+    panels.append(('reconstruction',
+                   to_rgb(inputs * (1 - masked) + pred * masked)))
     return panels
 
 
@@ -158,9 +223,10 @@ def main():
         model = build_model(args.config, args.checkpoint, args.device)
     except ValueError as error:
         parser.error(str(error))
-    size = model.backbone.patch_resolution[0] * model.head.patch_size
+    size = args.img_size or input_size(model) or 224
     os.makedirs(args.out_dir, exist_ok=True)
     torch.manual_seed(args.seed)
+    np.random.seed(args.seed)  # SimMIM's mask generator draws with numpy
     for path in args.images:
         try:
             image = read_image(path, size)

@@ -2,9 +2,12 @@ from .fusion import FeatureAlignment, ReuseFusion
 from .mask_resnet import MaskResNet, MaskResNetCIFAR, MaskResNetV1c
 from .mask_swin import MaskSwin
 from .mask_vit import MaskViT
+from .multishot_convnext_v2 import MaskedGRN, MultiShotSparseConvNeXt
 from .multishot_mae_vit import MultiShotMAEViT
+from .multishot_simmim_swin import MultiShotSimMIMSwin
 
 __all__ = [
     'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
-    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MultiShotMAEViT'
+    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MultiShotMAEViT',
+    'MultiShotSimMIMSwin', 'MultiShotSparseConvNeXt', 'MaskedGRN'
 ]

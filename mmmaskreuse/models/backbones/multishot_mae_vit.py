@@ -8,62 +8,20 @@ tokens. The cls token is never removed. The paper writes a spec as
 ``L(i, j, k; eta1, eta2, eta3)``: ``mask_layers=(i, j, k)``,
 ``mask_ratios=(eta1, eta2, eta3)``.
 
-The token sampling lives in :mod:`mmmaskreuse.masking.token_shots`.
+The token sampling lives in :mod:`mmmaskreuse.masking.token_shots`, the
+spec check (shared with the Swin and ConvNeXt V2 versions) in
+:mod:`mmmaskreuse.masking.cell_shots`.
 """
-from numbers import Integral, Real
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmpretrain.models.selfsup import MAEViT
 
+from mmmaskreuse.masking.cell_shots import check_shots
 from mmmaskreuse.masking.token_shots import (kept_tokens_per_shot,
                                              random_token_keep,
                                              shot_of_patches)
 from mmmaskreuse.registry import MODELS
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
-def check_shots(mask_layers: Sequence[int], mask_ratios: Sequence[float],
-                num_layers: int) -> None:
-    """Raise ``ValueError`` naming the argument if a shot spec is invalid.
-
-    Args:
-        mask_layers (Sequence[int]): Block before which each shot masks.
-        mask_ratios (Sequence[float]): Ratio of each shot.
-        num_layers (int): Depth of the encoder.
-    """
-    for name, value in (('mask_layers', mask_layers),
-                        ('mask_ratios', mask_ratios)):
-        if not isinstance(value, (tuple, list)) or len(value) == 0:
-            raise ValueError(f'{name} must be a non-empty tuple (one entry a '
-                             f'shot), got {name}={value!r}')
-    if len(mask_layers) != len(mask_ratios):
-        raise ValueError(
-            'mask_layers and mask_ratios must have one entry per shot, got '
-            f'mask_layers={tuple(mask_layers)} ({len(mask_layers)} shots) '
-            f'and mask_ratios={tuple(mask_ratios)} ({len(mask_ratios)})')
-    if not all(_is_int(layer) for layer in mask_layers):
-        raise ValueError(
-            f'mask_layers must be ints, got mask_layers={mask_layers!r}')
-    if mask_layers[0] != 0:
-        raise ValueError(
-            'the first shot is MAE masking at the input: mask_layers[0] must '
-            f'be 0, got mask_layers={tuple(mask_layers)}')
-    if any(b <= a for a, b in zip(mask_layers, mask_layers[1:])):
-        raise ValueError('mask_layers must be strictly increasing, got '
-                         f'mask_layers={tuple(mask_layers)}')
-    if mask_layers[-1] >= num_layers:
-        raise ValueError(
-            f'mask_layers must be < the depth {num_layers} (a shot masks '
-            f'before a block), got mask_layers={tuple(mask_layers)}')
-    for ratio in mask_ratios:
-        if not (isinstance(ratio, Real) and not isinstance(ratio, bool)
-                and 0 <= ratio < 1):
-            raise ValueError('every mask ratio must be in [0, 1), got '
-                             f'mask_ratios={tuple(mask_ratios)}')
 
 
 @MODELS.register_module()

@@ -17,6 +17,7 @@ from torch import nn
 
 from mmmaskreuse.registry import MODELS
 from ..backbones.multishot_mae_vit import MultiShotMAEViT
+from .shot_losses import losses_with_shots, shot_losses
 
 
 @MODELS.register_module()
@@ -107,29 +108,15 @@ class ConditionalMAE(MAE):
             for before, after in zip([mask.shape[1]] + kept[:-1], kept)
         ]
 
+        def loss_of_mask(shot_mask):
+            return self.head.loss_module(pred, target, shot_mask)
+
         if self.shot_loss_weights is None:
             loss = self.head.loss_module(pred, target, mask)
             with torch.no_grad():
-                shot_losses = [
-                    self.head.loss_module(pred, target, shot_mask)
-                    if count > 0 else None
-                    for shot_mask, count in zip(shot_masks, removed)
-                ]
+                per_shot = shot_losses(loss_of_mask, shot_masks, removed)
         else:
-            shot_losses = [
-                self.head.loss_module(pred, target, shot_mask)
-                if count > 0 else None
-                for shot_mask, count in zip(shot_masks, removed)
-            ]
+            per_shot = shot_losses(loss_of_mask, shot_masks, removed)
             loss = sum(weight * shot_loss for weight, shot_loss in zip(
-                self.shot_loss_weights, shot_losses)
-                       if shot_loss is not None)
-
-        losses = dict(loss=loss)
-        # mmengine's parse_losses adds every entry whose key contains 'loss'
-        # to the optimised total; the per-shot values are logged only, so
-        # their keys must not contain it.
-        for shot, shot_loss in enumerate(shot_losses, start=1):
-            if shot_loss is not None:
-                losses[f'rec_shot{shot}'] = shot_loss.detach()
-        return losses
+                self.shot_loss_weights, per_shot) if shot_loss is not None)
+        return losses_with_shots(loss, per_shot)
