@@ -19,3 +19,10 @@ model = dict(
 optim_wrapper = dict(
     constructor='LearningRateDecayOptimWrapperConstructor',
     paramwise_cfg=dict(layer_decay_rate=0.6))
+# mmpretrain's EMA, and a stop before training if the checkpoint is missing
+# or lacks encoder weights (the norm after global pooling is new)
+custom_hooks = [
+    dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL'),
+    dict(type='mmmaskreuse.CheckPretrainedWeightsHook',
+         allow_missing=('norm3.', ))
+]

@@ -18,3 +18,5 @@ train_dataloader = dict(
     collate_fn=dict(_delete_=True, type='default_collate'))
 val_dataloader = dict(collate_fn=dict(_delete_=True, type='default_collate'))
 test_dataloader = val_dataloader
+# stop before training if the checkpoint is missing or lacks encoder weights
+custom_hooks = [dict(type='mmmaskreuse.CheckPretrainedWeightsHook')]

@@ -37,7 +37,11 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
     ``device_ids`` given by the Runner are ignored (DDP requires None for CPU
     modules). SyncBN layers are reverted to plain BN, because torch's
     SyncBatchNorm only runs on accelerators; each process then normalises
-    with its own batch statistics.
+    with its own batch statistics and keeps its own running statistics
+    (buffers are not broadcast, as in mmengine's default wrapper). So that a
+    validation or test scores the model a checkpoint saves (rank 0's), the
+    first ``val_step`` / ``test_step`` after training gives every process
+    rank 0's buffers.
 
     Args:
         module (nn.Module): Model to wrap.
@@ -48,6 +52,25 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
     def __init__(self, module, device_ids=None, **kwargs):
         super().__init__(
             module=revert_sync_batchnorm(module), device_ids=None, **kwargs)
+        self._buffers_from_rank0 = False
+
+    def train_step(self, data, optim_wrapper):
+        self._buffers_from_rank0 = False
+        return super().train_step(data, optim_wrapper)
+
+    def val_step(self, data):
+        self._take_rank0_buffers()
+        return super().val_step(data)
+
+    def test_step(self, data):
+        self._take_rank0_buffers()
+        return super().test_step(data)
+
+    def _take_rank0_buffers(self) -> None:
+        if not self._buffers_from_rank0:
+            for buffer in self.module.buffers():
+                torch_dist.broadcast(buffer, src=0)
+            self._buffers_from_rank0 = True
 
 
 def _export_torch_env(launcher: str) -> None:

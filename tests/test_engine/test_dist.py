@@ -47,6 +47,51 @@ def test_gloo_group_and_cpu_wrapper(monkeypatch):
             torch_dist.destroy_process_group()
 
 
+class _Counter(nn.Module):
+    """A model with mmengine's step methods and one BN."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(2)
+
+    def val_step(self, data):
+        return [self.bn.running_mean.clone()]
+
+    test_step = val_step
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only path')
+def test_evaluation_uses_rank0_buffers_once_after_training(monkeypatch):
+    """Each process keeps its own BN running statistics while training; the
+    checkpoint holds rank 0's, so an evaluation must run with them."""
+    for key, value in dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0',
+                           MASTER_ADDR='127.0.0.1',
+                           MASTER_PORT=str(_free_port())).items():
+        monkeypatch.setenv(key, value)
+    try:
+        setup_cpu_distributed(Config(), 'pytorch')
+        wrapped = CPUDistributedDataParallel(_Counter())
+        sources = []
+
+        def broadcast(tensor, src):  # what rank 1 would receive
+            sources.append(src)
+            tensor.fill_(7.0 if tensor.is_floating_point() else 7)
+
+        monkeypatch.setattr(torch_dist, 'broadcast', broadcast)
+        assert wrapped.val_step(None)[0].tolist() == [7.0, 7.0]
+        assert sources == [0] * 3  # running mean, var, batch count
+        wrapped.test_step(None)  # nothing trained since: no second copy
+        assert len(sources) == 3
+        monkeypatch.setattr(type(wrapped).__mro__[1], 'train_step',
+                            lambda self, data, optim_wrapper: {})
+        wrapped.train_step(None, None)
+        wrapped.test_step(None)
+        assert len(sources) == 6
+    finally:
+        if torch_dist.is_initialized():
+            torch_dist.destroy_process_group()
+
+
 def test_slurm_variables_become_torch_ones(monkeypatch):
     for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_PORT'):
         monkeypatch.delenv(key, raising=False)

@@ -283,9 +283,11 @@ def test_toy_transfer_dist_train_sh_then_test_py(toy_root, cfg, name,
                                                  metrics, schedule,
                                                  documented_pretrain):
     """The documented toy pretrain's encoder -> Mask R-CNN / UperNet with
-    ``dist_train.sh CONFIG 2`` -> ``test.py``: the loss falls, the metrics
-    rise between the two validations (docs: bbox mAP 0.000 -> 0.005, segm
-    0.000 -> 0.002), and test.py prints the last ones again."""
+    ``dist_train.sh CONFIG 2`` -> ``test.py``: the loss falls, the model
+    learns (docs: bbox mAP 0.000 -> 0.005 and segm mAP 0.000 -> 0.002
+    between epochs 2 and 4; mIoU 35.0 and 32.3 at iterations 50 and 100,
+    where predicting background everywhere scores 17.2), and test.py
+    prints the last validation's figures again."""
     work_dir = toy_root / 'work_dirs' / name
     train = run_tool([
         'dist_train.sh', cfg, '2', '--work-dir', str(work_dir),
@@ -301,7 +303,10 @@ def test_toy_transfer_dist_train_sh_then_test_py(toy_root, cfg, name,
                      str(work_dir)], toy_root, timeout=1800)
     for metric in metrics:
         first, last = logged(train.stdout, metric)[-2:]
-        assert last > first, (metric, first, last)
+        if metric == 'mIoU':
+            assert last > 25, (first, last)
+        else:
+            assert last > first, (metric, first, last)
         assert last_metric(test.stdout, metric) == last, metric
 
 
