@@ -6,6 +6,7 @@ from .data_preprocessors import (CorruptedClsDataPreprocessor,
                                  MaskReuseClsDataPreprocessor,
                                  TestCorruptionMixin)
 from .pairing import check_masked_pairing
+from .strip import check_strippable, strip_reuse
 from .selfsup import ConditionalMAE
 
 __all__ = [
@@ -13,5 +14,5 @@ __all__ = [
     'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MultiShotMAEViT',
     'ConditionalMAE', 'MaskReuseClsDataPreprocessor',
     'CorruptedClsDataPreprocessor', 'TestCorruptionMixin',
-    'check_masked_pairing'
+    'check_masked_pairing', 'check_strippable', 'strip_reuse'
 ]
