@@ -194,10 +194,10 @@ def strip_reuse_state_dict(cfg: Config,
                            state_dict: Dict[str, Any]) -> Dict[str, Any]:
     """The weights of the plain model of :func:`strip_reuse_config`.
 
-    The MaskAnyNet model of ``cfg`` and its plain model are built; every
-    key of the plain one must come from ``state_dict`` and every key left
-    out must belong to a reuse module of the backbone, or a ValueError says
-    which.
+    The plain model is built to list its weights: every one must come from
+    ``state_dict``, and every weight left out must be one of the backbone's
+    reuse modules (``backbone.reuse_*``: the reuse stem or patch embedding
+    and the fusion), or a ValueError names them.
 
     Args:
         cfg (Config): The MaskAnyNet config.
@@ -207,21 +207,16 @@ def strip_reuse_state_dict(cfg: Config,
         dict: The plain model's weights, the same tensors.
     """
     from mmmaskreuse.engine import build_model
-    model = build_model(cfg)
-    plain = build_model(strip_reuse_config(cfg))
-    reuse_prefixes = tuple(f'backbone.{name}.'
-                           for name in model.backbone.reuse_modules)
-    plain_keys = set(plain.state_dict())
-    missing = sorted(plain_keys - set(state_dict))
-    extra = sorted(
-        key for key in set(state_dict) - plain_keys
-        if not key.startswith(reuse_prefixes) and key in model.state_dict())
+    plain_keys = list(build_model(strip_reuse_config(cfg)).state_dict())
+    missing = sorted(set(plain_keys) - set(state_dict))
+    extra = sorted(key for key in set(state_dict) - set(plain_keys)
+                   if not key.startswith('backbone.reuse_'))
     if missing or extra:
         raise ValueError(
             'strip_reuse: the checkpoint does not match the config: '
             f'missing for the plain model {missing[:5]}, '
-            f'not a reuse weight {extra[:5]}')
-    return {key: state_dict[key] for key in plain.state_dict()}
+            f'neither a plain nor a reuse weight {extra[:5]}')
+    return {key: state_dict[key] for key in plain_keys}
 
 
 def strip_reuse(cfg: Config,
