@@ -1,7 +1,7 @@
 """Models of mmmaskreuse, registered in the ``mmmaskreuse`` scope."""
-from .backbones import (FeatureAlignment, MaskResNet, MaskResNetCIFAR,
-                        MaskResNetV1c, MaskSwin, MaskViT, MultiShotMAEViT,
-                        ReuseFusion)
+from .backbones import (FeatureAlignment, MaskConvNeXt, MaskResNet,
+                        MaskResNetCIFAR, MaskResNetV1c, MaskSwin, MaskViT,
+                        MultiShotMAEViT, ReuseFusion)
 from .data_preprocessors import (CorruptedClsDataPreprocessor,
                                  MaskReuseClsDataPreprocessor,
                                  TestCorruptionMixin)
@@ -11,7 +11,8 @@ from .selfsup import ConditionalMAE
 
 __all__ = [
     'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
-    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MultiShotMAEViT',
+    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MaskConvNeXt',
+    'MultiShotMAEViT',
     'ConditionalMAE', 'MaskReuseClsDataPreprocessor',
     'CorruptedClsDataPreprocessor', 'TestCorruptionMixin',
     'check_masked_pairing', 'check_strippable', 'strip_reuse'

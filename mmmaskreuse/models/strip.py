@@ -3,7 +3,7 @@
 With a fusion that is exactly the primary path once the reuse features are
 gone (``residual``, ``add``: :data:`~.backbones.fusion.DROPPABLE_FUSIONS`),
 a MaskAnyNet backbone with ``reuse_at_test='drop'`` computes what its
-upstream trunk (mmpretrain's ``ResNet``, ``VisionTransformer``...) computes
+upstream trunk (mmpretrain's ``ResNet``, ``ConvNeXt``...) computes
 with the same weights. :func:`strip_reuse` writes that trunk down: the
 config with the upstream backbone and data preprocessor and no
 ``mmmaskreuse`` type or import, and the state dict without the reuse
@@ -32,6 +32,7 @@ PLAIN_BACKBONES = {
     'MaskResNetCIFAR': 'mmpretrain.ResNet_CIFAR',
     'MaskViT': 'mmpretrain.VisionTransformer',
     'MaskSwin': 'mmpretrain.SwinTransformer',
+    'MaskConvNeXt': 'mmpretrain.ConvNeXt',
 }
 
 #: constructor arguments of the MaskAnyNet backbones that upstream's lack;

@@ -2,15 +2,17 @@
 features goes through the plain upstream backbone, bit for bit."""
 import pytest
 import torch
-from mmpretrain.models.backbones import ResNet, VisionTransformer
+from mmpretrain.models.backbones import ConvNeXt, ResNet, VisionTransformer
 
 from mmmaskreuse.masking import MaskReuse
-from mmmaskreuse.models import MaskResNet, MaskViT
+from mmmaskreuse.models import MaskConvNeXt, MaskResNet, MaskViT
 from mmmaskreuse.models.backbones.fusion import draw_reuse_keep
 
 TINY_VIT = dict(arch=dict(embed_dims=32, num_layers=2, num_heads=2,
                           feedforward_channels=64),
                 img_size=32, patch_size=16)
+TINY_CONVNEXT = dict(arch=dict(depths=[1, 1, 1, 1],
+                               channels=[16, 32, 64, 128]))
 
 
 def trained_looking(model):
@@ -30,9 +32,12 @@ def pair_and_trunk(kind, fusion, **kwargs):
     if kind == 'resnet':
         model = MaskResNet(18, fusion=fusion, norm_eval=True, **kwargs)
         trunk = ResNet(18, norm_eval=True)
-    else:
+    elif kind == 'vit':
         model = MaskViT(fusion=fusion, **TINY_VIT, **kwargs)
         trunk = VisionTransformer(**TINY_VIT)
+    else:
+        model = MaskConvNeXt(fusion=fusion, **TINY_CONVNEXT, **kwargs)
+        trunk = ConvNeXt(**TINY_CONVNEXT)
     model.init_weights()
     trained_looking(model)
     result = trunk.load_state_dict(model.state_dict(), strict=False)
@@ -42,7 +47,8 @@ def pair_and_trunk(kind, fusion, **kwargs):
 
 
 @pytest.mark.parametrize('kind,fusion', [('resnet', 'residual'),
-                                         ('vit', 'add')])
+                                         ('vit', 'add'),
+                                         ('convnext', 'residual')])
 def test_a_dropped_sample_is_exactly_the_primary_path(kind, fusion):
     model, trunk = pair_and_trunk(kind, fusion, reuse_drop_prob=0.3)
     model.train()
@@ -86,7 +92,7 @@ def test_no_reuse_dropout_outside_training():
     assert not torch.isclose(first, dropped).flatten(1).all(1).any()
 
 
-@pytest.mark.parametrize('kind', ['resnet', 'vit'])
+@pytest.mark.parametrize('kind', ['resnet', 'vit', 'convnext'])
 def test_reuse_at_test_drop_is_the_upstream_backbone(kind):
     """``'drop'`` is the trunk exactly and never runs the reuse modules;
     ``'off'`` (zero reuse features through the alignment) is not, for
@@ -128,3 +134,27 @@ def test_reuse_dropout_arguments_fail_at_build(kwargs, match):
     if kwargs['fusion'] in ('concat', 'residual'):
         with pytest.raises(ValueError, match=match):
             MaskViT(**TINY_VIT, **kwargs)
+        with pytest.raises(ValueError, match=match):
+            MaskConvNeXt(**TINY_CONVNEXT, **kwargs)
+
+
+def test_untrained_convnext_fusions_are_the_upstream_convnext():
+    """With masking off (a plain image) and the branch off (``add``) or
+    untrained (``residual``: its last norm starts at zero), MaskConvNeXt
+    is mmpretrain's ConvNeXt from the same weights; a ConvNeXt checkpoint
+    loads into its primary path."""
+    torch.manual_seed(0)
+    trunk = ConvNeXt(**TINY_CONVNEXT, out_indices=(0, 1, 2, 3))
+    trunk.eval()  # upstream's train() returns None
+    images = torch.randn(2, 3, 32, 32)
+    for fusion, reuse_at_test in (('add', 'off'), ('residual', 'downsample')):
+        model = MaskConvNeXt(**TINY_CONVNEXT, out_indices=(0, 1, 2, 3),
+                             fusion=fusion, reuse_at_test=reuse_at_test)
+        model.init_weights()
+        result = model.load_state_dict(trunk.state_dict(), strict=False)
+        assert result.unexpected_keys == []
+        assert all(k.startswith('reuse_') for k in result.missing_keys)
+        model.eval()
+        with torch.no_grad():
+            for ours, theirs in zip(model(images), trunk(images)):
+                assert torch.equal(ours, theirs)

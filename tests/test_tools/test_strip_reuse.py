@@ -140,3 +140,36 @@ def test_a_vanilla_config_has_nothing_to_strip(toy_root, tmp_path):
                          cwd=toy_root)
     assert proc.returncode != 0
     assert "got 'ResNet': there is no reuse branch to strip" in proc.stdout
+
+
+# slow tier: three tool runs (about 40 s on a loaded 2-core machine) would
+# take the fast tier past its budget
+@pytest.mark.slow
+def test_convnext_toy_twin_trains_strips_and_tests_through_the_tools(
+        toy_root, tmp_path):
+    """MaskConvNeXt with reuse dropout: two training iterations with
+    tools/train.py, then strip_reuse.py, then tools/test.py on the plain
+    ConvNeXt (its config has no mmmaskreuse import)."""
+    name = config('maskanynet/toy/convnext-atto_toy_cls.py')
+    work = tmp_path / 'work'
+    short = ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=4',
+             'train_dataloader.dataset.indices=8',
+             'train_dataloader.num_workers=0',
+             'train_dataloader.persistent_workers=False']
+    run_tool_here(['train.py', name, '--work-dir', str(work), '--cfg-options',
+                   *short, *DROPOUT, 'train_cfg.val_interval=2'],
+                  cwd=toy_root, check=True)
+    proc = run_tool_here(
+        [STRIP, name, str(work / 'epoch_1.pth'), str(tmp_path / 'plain.pth'),
+         '--cfg-options', *DROPOUT], cwd=toy_root, check=True)
+    assert 'warning' not in proc.stdout
+    plain = (tmp_path / 'plain.py').read_text()
+    assert "type='mmpretrain.ConvNeXt'" in plain
+    assert 'mmmaskreuse' not in plain
+    proc = run_tool_here(
+        ['test.py', str(tmp_path / 'plain.py'), str(tmp_path / 'plain.pth'),
+         '--work-dir', str(tmp_path / 'test'), '--cfg-options',
+         'test_dataloader.dataset.indices=8', 'test_dataloader.num_workers=0',
+         'test_dataloader.persistent_workers=False'],
+        cwd=toy_root, check=True)
+    assert 'accuracy/top1' in proc.stdout

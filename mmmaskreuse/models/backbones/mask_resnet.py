@@ -178,15 +178,6 @@ class MaskResNet(MaskAnyNetMixin, ResNet):
                 for o, r in zip(outs, self.reuse_trunk(reuse)))
         return self._forward_fusing(image, reuse)
 
-    def _fuse_reuse_features(self, module, args, output):
-        """Forward hook of ``fusion_point``: the stem's output with the
-        reuse features fused in (once per ``forward``)."""
-        fusing, reuse, keep = self._take_reuse()
-        if not fusing:
-            return None
-        return self.reuse_fusion(
-            output, None if reuse is None else self.reuse_stem(reuse), keep)
-
 
 def _rename_mmcv_deep_stem(state_dict: dict, stem: str) -> None:
     """mmcv-style deep stem keys (an ``nn.Sequential`` of conv, norm, ReLU

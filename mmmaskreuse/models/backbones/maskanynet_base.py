@@ -300,26 +300,39 @@ class MaskAnyNetMixin:
                 'model.backbone.init_cfg.checkpoint at your checkpoint')
         super().init_weights()
 
+    #: the stem's parameter name, as upstream's ``get_layer_depth`` knows it
+    stem_name = 'patch_embed'
+
     def get_layer_depth(self, param_name: str, prefix: str = ''):
         """Layer depth for layer-wise lr decay: the auxiliary branch and the
         fusion count as the stem (depth 0)."""
         if param_name.startswith(prefix + 'reuse_'):
-            param_name = prefix + 'patch_embed'
+            param_name = prefix + self.stem_name
         return super().get_layer_depth(param_name, prefix)
 
+    def _fuse_reuse_features(self, module, args, output):
+        """Forward hook of the module that ends the stem, for backbones with
+        a ``reuse_stem``: the stem's output ``[B, C, H/4, W/4]`` with the
+        reuse features fused in (once per ``forward``)."""
+        fusing, reuse, keep = self._take_reuse()
+        if not fusing:
+            return None
+        return self.reuse_fusion(
+            output, None if reuse is None else self.reuse_stem(reuse), keep)
 
-class TokenReuseMixin(MaskAnyNetMixin):
-    """Reuse patch embedding and token fusion of MaskViT and MaskSwin.
 
-    The upstream ``forward`` runs on the masked image; a forward hook on its
-    patch embedding fuses the reuse image's tokens into the output, before
-    anything else (class token, position embedding) touches them.
+class StemReuseMixin(MaskAnyNetMixin):
+    """Feature-level fusion right after a patchify stem (MaskViT, MaskSwin,
+    MaskConvNeXt): the reuse arguments, checked; the upstream constructor;
+    then :meth:`_build_reuse_branch`, which builds the reuse modules and
+    hooks the fusion onto the stem. The fused features are signed (token
+    embeddings, a LayerNorm's output): the alignment has no activation
+    after its last layer unless ``alignment_cfg`` says otherwise.
 
     ``first_frozen_stage``: the ``frozen_stages`` value from which the
-    backbone freezes its patch embedding, and with it the reuse branch.
+    backbone freezes its stem, and with it the reuse branch.
     """
     first_frozen_stage = 0
-    reuse_modules = ('reuse_patch_embed', 'reuse_fusion')
 
     def __init__(self,
                  *args,
@@ -333,28 +346,42 @@ class TokenReuseMixin(MaskAnyNetMixin):
         self._check_reuse_args(fusion, FEATURE_FUSIONS, mask_ratio,
                                reuse_at_test, freeze_reuse, reuse_drop_prob)
         super().__init__(*args, **kwargs)
-        self.reuse_patch_embed = reuse_patch_embed(self.patch_embed,
-                                                   math.sqrt(mask_ratio))
-        # token embeddings are signed: no activation after the last layer
-        alignment_cfg = dict(dict(last_act=False), **alignment_cfg)
-        self.reuse_fusion = ReuseFusion(self.embed_dims, fusion,
-                                        alignment_cfg)
-        self.patch_embed.register_forward_hook(self._fuse_reuse_tokens)
+        self._build_reuse_branch(dict(dict(last_act=False), **alignment_cfg))
         self._track_fresh_norms()
         self._freeze_stages()
 
+    def _build_reuse_branch(self, alignment_cfg: dict) -> None:
+        raise NotImplementedError
+
     def _reuse_is_frozen(self) -> bool:
         return self.frozen_stages >= self.first_frozen_stage
-
-    def _freeze_stages(self) -> None:
-        if self._reuse_is_frozen():
-            super()._freeze_stages()
-            self._freeze_reuse(*self.reuse_modules)
 
     def forward(
         self, inputs: Union[torch.Tensor, MaskedInputs]
     ) -> Tuple[torch.Tensor, ...]:
         return self._forward_fusing(*self._split_inputs(inputs))
+
+
+class TokenReuseMixin(StemReuseMixin):
+    """Reuse patch embedding and token fusion of MaskViT and MaskSwin.
+
+    The upstream ``forward`` runs on the masked image; a forward hook on its
+    patch embedding fuses the reuse image's tokens into the output, before
+    anything else (class token, position embedding) touches them.
+    """
+    reuse_modules = ('reuse_patch_embed', 'reuse_fusion')
+
+    def _build_reuse_branch(self, alignment_cfg: dict) -> None:
+        self.reuse_patch_embed = reuse_patch_embed(self.patch_embed,
+                                                   math.sqrt(self.mask_ratio))
+        self.reuse_fusion = ReuseFusion(self.embed_dims, self.fusion,
+                                        alignment_cfg)
+        self.patch_embed.register_forward_hook(self._fuse_reuse_tokens)
+
+    def _freeze_stages(self) -> None:
+        if self._reuse_is_frozen():
+            super()._freeze_stages()
+            self._freeze_reuse(*self.reuse_modules)
 
     def _fuse_reuse_tokens(self, patch_embed, args, output):
         """Forward hook of ``patch_embed``: its ``(tokens, grid)`` with the
