@@ -103,15 +103,18 @@ def _upstream_preprocessor(preprocessor: dict) -> dict:
     cls = MODELS.get(_short(preprocessor['type']))
     upstream = next(base for base in cls.__mro__[1:]
                     if not base.__module__.startswith('mmmaskreuse'))
-    params = inspect.signature(upstream.__init__).parameters
-    takes_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
-    # an upstream that takes **kwargs gets what MaskReuseMixin does not take
-    ours = set(inspect.signature(cls.__init__).parameters) - set(params)
+    upstream_args = inspect.signature(upstream.__init__).parameters
+    if any(arg.kind == arg.VAR_KEYWORD for arg in upstream_args.values()):
+        # it passes **kwargs on: drop only the arguments the subclass adds
+        ours = set(inspect.signature(cls.__init__).parameters)
+        kept = {key for key in preprocessor if key not in ours - set(
+            upstream_args)}
+    else:
+        kept = set(upstream_args)
     plain = {
         key: value
         for key, value in preprocessor.items()
-        if key != 'type' and (key in params if not takes_any else key not in
-                              ours)
+        if key != 'type' and key in kept
     }
     package = upstream.__module__.split('.')[0]
     return dict(type=f'{package}.{upstream.__name__}', **plain)
