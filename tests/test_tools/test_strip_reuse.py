@@ -149,13 +149,19 @@ def test_convnext_toy_twin_trains_strips_and_tests_through_the_tools(
         toy_root, tmp_path):
     """MaskConvNeXt with reuse dropout: two training iterations with
     tools/train.py, then strip_reuse.py, then tools/test.py on the plain
-    ConvNeXt (its config has no mmmaskreuse import)."""
+    ConvNeXt (its config has no mmmaskreuse import); the vanilla twin
+    trains through tools/train.py too."""
     name = config('maskanynet/toy/convnext-atto_toy_cls.py')
     work = tmp_path / 'work'
     short = ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=4',
              'train_dataloader.dataset.indices=8',
              'train_dataloader.num_workers=0',
              'train_dataloader.persistent_workers=False']
+    twin = config('baselines/toy/convnext-atto_toy_cls.py')
+    run_tool_here(['train.py', twin, '--work-dir', str(tmp_path / 'twin'),
+                   '--cfg-options', *short, 'train_cfg.val_interval=2'],
+                  cwd=toy_root, check=True)
+    assert (tmp_path / 'twin' / 'epoch_1.pth').is_file()
     run_tool_here(['train.py', name, '--work-dir', str(work), '--cfg-options',
                    *short, *DROPOUT, 'train_cfg.val_interval=2'],
                   cwd=toy_root, check=True)
