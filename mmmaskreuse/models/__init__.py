@@ -1,20 +1,21 @@
 """Models of mmmaskreuse, registered in the ``mmmaskreuse`` scope."""
-from .backbones import (FeatureAlignment, MaskResNet, MaskResNetCIFAR,
-                        MaskResNetV1c, MaskSwin, MaskViT, MultiShotMAEViT,
-                        MultiShotSimMIMSwin, MultiShotSparseConvNeXt,
-                        ReuseFusion)
+from .backbones import (FeatureAlignment, MaskConvNeXt, MaskResNet,
+                        MaskResNetCIFAR, MaskResNetV1c, MaskSwin, MaskViT,
+                        MultiShotMAEViT, MultiShotSimMIMSwin,
+                        MultiShotSparseConvNeXt, ReuseFusion)
 from .data_preprocessors import (CorruptedClsDataPreprocessor,
                                  MaskReuseClsDataPreprocessor,
                                  TestCorruptionMixin)
 from .pairing import check_masked_pairing
 from .selfsup import FCMAE, ConditionalMAE, FCMAEDecoder, MultiShotSimMIM
+from .strip import check_strippable, strip_reuse
 
 __all__ = [
     'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
-    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MultiShotMAEViT',
-    'ConditionalMAE', 'MultiShotSimMIMSwin', 'MultiShotSimMIM',
-    'MultiShotSparseConvNeXt', 'FCMAE', 'FCMAEDecoder',
-    'MaskReuseClsDataPreprocessor',
-    'CorruptedClsDataPreprocessor', 'TestCorruptionMixin',
-    'check_masked_pairing'
+    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MaskConvNeXt',
+    'MultiShotMAEViT', 'ConditionalMAE', 'MultiShotSimMIMSwin',
+    'MultiShotSimMIM', 'MultiShotSparseConvNeXt', 'FCMAE', 'FCMAEDecoder',
+    'MaskReuseClsDataPreprocessor', 'CorruptedClsDataPreprocessor',
+    'TestCorruptionMixin', 'check_masked_pairing', 'check_strippable',
+    'strip_reuse'
 ]

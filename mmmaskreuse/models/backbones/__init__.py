@@ -1,4 +1,5 @@
 from .fusion import FeatureAlignment, ReuseFusion
+from .mask_convnext import MaskConvNeXt
 from .mask_resnet import MaskResNet, MaskResNetCIFAR, MaskResNetV1c
 from .mask_swin import MaskSwin
 from .mask_vit import MaskViT
@@ -8,6 +9,6 @@ from .multishot_simmim_swin import MultiShotSimMIMSwin
 
 __all__ = [
     'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
-    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MultiShotMAEViT',
+    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MaskConvNeXt', 'MultiShotMAEViT',
     'MultiShotSimMIMSwin', 'MultiShotSparseConvNeXt', 'MaskedGRN'
 ]

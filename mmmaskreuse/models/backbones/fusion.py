@@ -8,6 +8,9 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule, constant_init
 
 FEATURE_FUSIONS = ('concat', 'residual', 'add')
+# fusions that are exactly the primary path without the reuse features:
+# only these can drop the branch per sample, or be stripped for deployment
+DROPPABLE_FUSIONS = ('residual', 'add')
 
 
 class FeatureAlignment(BaseModule):
@@ -100,6 +103,10 @@ class ReuseFusion(BaseModule):
     primary map first. ``reuse=None`` (the branch off at test time) fuses
     zero reuse features: the FAM still runs, as in training.
 
+    ``keep`` (reuse dropout, :data:`DROPPABLE_FUSIONS` only): the samples
+    whose reuse features are dropped get ``primary`` itself, bit for bit,
+    and no gradient through the fusion.
+
     Args:
         channels (int): C of both maps.
         mode (str): One of :data:`FEATURE_FUSIONS`. Defaults to
@@ -128,15 +135,31 @@ class ReuseFusion(BaseModule):
                 channels,
                 **dict(alignment_cfg, zero_init_last=True, last_act=False))
 
-    def forward(self, primary: torch.Tensor,
-                reuse: Optional[torch.Tensor]) -> torch.Tensor:
+    def forward(self,
+                primary: torch.Tensor,
+                reuse: Optional[torch.Tensor],
+                keep: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Args:
+            primary (Tensor): ``[B, C, H, W]``.
+            reuse (Tensor, optional): ``[B, C, h, w]``, or None (zeros).
+            keep (Tensor, optional): ``[B]`` bool, False where a sample's
+                reuse features are dropped. Defaults to None (all kept).
+        """
         if reuse is None:
             reuse = torch.zeros_like(primary)
         reuse = resize_like(reuse, primary, 'bilinear')
         if self.alignment is None:
-            return primary + reuse
-        aligned = self.alignment(torch.cat([primary, reuse], dim=1))
-        return primary + aligned if self.mode == 'residual' else aligned
+            fused = primary + reuse
+        else:
+            aligned = self.alignment(torch.cat([primary, reuse], dim=1))
+            fused = primary + aligned if self.mode == 'residual' else aligned
+        if keep is None:
+            return fused
+        if self.mode not in DROPPABLE_FUSIONS:
+            raise ValueError(f'reuse dropout needs a fusion mode in '
+                             f'{DROPPABLE_FUSIONS}, got {self.mode!r}')
+        # where, not a multiplication: a dropped sample is primary exactly
+        return torch.where(keep.view(-1, 1, 1, 1), fused, primary)
 
 
 def resize_like(x: torch.Tensor, ref: torch.Tensor,
@@ -148,9 +171,19 @@ def resize_like(x: torch.Tensor, ref: torch.Tensor,
     return F.interpolate(x, size=ref.shape[-2:], mode=mode, **kwargs)
 
 
-def fuse_tokens(fusion: ReuseFusion, tokens: torch.Tensor,
-                reuse_tokens: Optional[torch.Tensor], grid: Tuple[int, int],
-                reuse_grid: Optional[Tuple[int, int]]) -> torch.Tensor:
+def draw_reuse_keep(batch_size: int, drop_prob: float,
+                    device: torch.device) -> torch.Tensor:
+    """Reuse dropout's draw: ``[batch_size]`` bool, each sample False
+    (its reuse features dropped) with probability ``drop_prob``, alone."""
+    return torch.rand(batch_size, device=device) >= drop_prob
+
+
+def fuse_tokens(fusion: ReuseFusion,
+                tokens: torch.Tensor,
+                reuse_tokens: Optional[torch.Tensor],
+                grid: Tuple[int, int],
+                reuse_grid: Optional[Tuple[int, int]],
+                keep: Optional[torch.Tensor] = None) -> torch.Tensor:
     """:class:`ReuseFusion` on patch tokens [B, N, C] laid out on ``grid``."""
 
     def as_map(x, hw):
@@ -158,4 +191,5 @@ def fuse_tokens(fusion: ReuseFusion, tokens: torch.Tensor,
 
     reuse = None if reuse_tokens is None else as_map(reuse_tokens,
                                                      reuse_grid)
-    return fusion(as_map(tokens, grid), reuse).flatten(2).transpose(1, 2)
+    return fusion(as_map(tokens, grid), reuse,
+                  keep).flatten(2).transpose(1, 2)

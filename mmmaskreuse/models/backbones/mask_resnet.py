@@ -35,8 +35,9 @@ class MaskResNet(MaskAnyNetMixin, ResNet):
             ``'concat'``.
         mask_ratio (float): Masked area ratio of the data preprocessor; sets
             the reuse size at test time. Defaults to 0.25.
-        reuse_at_test (str): ``'downsample'``, ``'off'``, or one of the
-            ablations ``'zeros'`` and ``'other_image'`` (see
+        reuse_at_test (str): ``'downsample'``, ``'off'``, ``'drop'``
+            (``residual`` and ``add``: the plain trunk, exactly), or one of
+            the ablations ``'zeros'`` and ``'other_image'`` (see
             :mod:`.maskanynet_base`). Defaults to ``'downsample'``.
         freeze_reuse (bool): Whether ``frozen_stages >= 0`` freezes the
             reuse branch and the fusion with the stem. Set False when
@@ -46,6 +47,10 @@ class MaskResNet(MaskAnyNetMixin, ResNet):
         alignment_cfg (dict): Arguments of :class:`FeatureAlignment`
             (``hidden_channels``, ``kernel_sizes``, ``norm_cfg``...). Defaults
             to the ResNet's ``norm_cfg``.
+        reuse_drop_prob (float): Reuse dropout: probability, in [0, 1),
+            that a training sample's reuse features are dropped (that
+            sample then goes through the primary path exactly);
+            ``residual`` and ``add`` only. Defaults to 0 (the authors').
         pretrained (str, optional): Checkpoint of the backbone, as mmdet's
             and mmseg's ResNet take it (mmseg's ``model.pretrained`` passes
             it on); same as ``init_cfg=dict(type='Pretrained',
@@ -69,10 +74,11 @@ class MaskResNet(MaskAnyNetMixin, ResNet):
                  reuse_at_test: str = 'downsample',
                  freeze_reuse: bool = True,
                  alignment_cfg: dict = dict(),
+                 reuse_drop_prob: float = 0.,
                  pretrained: Optional[str] = None,
                  **kwargs) -> None:
         self._check_reuse_args(fusion, RESNET_FUSIONS, mask_ratio,
-                               reuse_at_test, freeze_reuse)
+                               reuse_at_test, freeze_reuse, reuse_drop_prob)
         if pretrained is not None:
             if kwargs.get('init_cfg') is not None:
                 raise ValueError(
@@ -171,15 +177,6 @@ class MaskResNet(MaskAnyNetMixin, ResNet):
                 torch.cat([o, resize_like(r, o, 'nearest')], dim=1)
                 for o, r in zip(outs, self.reuse_trunk(reuse)))
         return self._forward_fusing(image, reuse)
-
-    def _fuse_reuse_features(self, module, args, output):
-        """Forward hook of ``fusion_point``: the stem's output with the
-        reuse features fused in (once per ``forward``)."""
-        fusing, reuse = self._take_reuse()
-        if not fusing:
-            return None
-        return self.reuse_fusion(
-            output, None if reuse is None else self.reuse_stem(reuse))
 
 
 def _rename_mmcv_deep_stem(state_dict: dict, stem: str) -> None:

@@ -21,7 +21,7 @@ class MaskSwin(TokenReuseMixin, SwinTransformer):
     Args:
         **kwargs: The reuse arguments of :class:`MaskViT` (``fusion``,
             ``mask_ratio``, ``reuse_at_test``, ``freeze_reuse``,
-            ``alignment_cfg``) and those of mmpretrain's
+            ``alignment_cfg``, ``reuse_drop_prob``) and those of mmpretrain's
             :class:`SwinTransformer`.
     """
 

@@ -24,6 +24,7 @@ class MaskViT(TokenReuseMixin, VisionTransformer):
         freeze_reuse (bool): See :class:`MaskResNet`. Defaults to True.
         alignment_cfg (dict): Arguments of :class:`FeatureAlignment`.
             Defaults to BN, ReLU and no activation after the last layer.
+        reuse_drop_prob (float): See :class:`MaskResNet`. Defaults to 0.
         **kwargs: Arguments of mmpretrain's :class:`VisionTransformer`.
     """
     first_frozen_stage = 1

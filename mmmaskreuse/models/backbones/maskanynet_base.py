@@ -38,6 +38,16 @@ of a branch that contributes nothing is an unchanged accuracy):
 normalisation) and ``'other_image'`` the downsampled image of another
 sample of the batch (sample i gets sample i - 1's, cyclically; a batch
 needs two images).
+``'drop'`` (``residual`` and ``add`` only) skips the branch and the fusion:
+the backbone is its upstream trunk, bit for bit, as after
+:func:`~mmmaskreuse.models.strip_reuse` (``'off'`` is not, for
+``residual``: its alignment still runs on the primary features).
+
+Reuse dropout (``reuse_drop_prob``, ``residual`` and ``add`` only; ours,
+not the paper's): in training each sample's reuse features are dropped
+with that probability, alone, so that sample goes through the primary path
+exactly (``'drop'``) and the trunk also learns to work without the branch,
+which can then be dropped at test time or stripped for deployment.
 
 BatchNorms that no checkpoint trained (the fusion's, when the backbone
 starts from a plain upstream checkpoint) keep training their statistics
@@ -53,9 +63,10 @@ from mmcv.cnn.bricks.transformer import PatchEmbed
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmmaskreuse.masking import MaskedInputs, resize_image, reuse_size
-from .fusion import FEATURE_FUSIONS, ReuseFusion, fuse_tokens
+from .fusion import (DROPPABLE_FUSIONS, FEATURE_FUSIONS, ReuseFusion,
+                     draw_reuse_keep, fuse_tokens)
 
-REUSE_AT_TEST = ('downsample', 'off', 'zeros', 'other_image')
+REUSE_AT_TEST = ('downsample', 'off', 'zeros', 'other_image', 'drop')
 PREPROCESSORS = ('mmmaskreuse.MaskReuseClsDataPreprocessor (classification), '
                  'mmmaskreuse.MaskReuseDetDataPreprocessor (detection) or '
                  'mmmaskreuse.MaskReuseSegDataPreprocessor (segmentation)')
@@ -98,7 +109,8 @@ class MaskAnyNetMixin:
                           fusions: Sequence[str],
                           mask_ratio: float,
                           reuse_at_test: str,
-                          freeze_reuse: bool = True) -> None:
+                          freeze_reuse: bool = True,
+                          reuse_drop_prob: float = 0.) -> None:
         if fusion not in fusions:
             raise ValueError(f'{type(self).__name__}: fusion must be one of '
                              f'{tuple(fusions)}, got {fusion!r}')
@@ -111,7 +123,20 @@ class MaskAnyNetMixin:
         if not isinstance(freeze_reuse, bool):
             raise ValueError(f'{type(self).__name__}: freeze_reuse must be '
                              f'True or False, got {freeze_reuse!r}')
+        if isinstance(reuse_drop_prob, bool) or not isinstance(
+                reuse_drop_prob, (int, float)) or not 0 <= reuse_drop_prob < 1:
+            raise ValueError(f'{type(self).__name__}: reuse_drop_prob must '
+                             f'be in [0, 1), got {reuse_drop_prob!r}')
+        exact = f'exactly the primary path only with fusion in ' \
+            f'{DROPPABLE_FUSIONS}, got fusion={fusion!r}'
+        if reuse_drop_prob > 0 and fusion not in DROPPABLE_FUSIONS:
+            raise ValueError(f'{type(self).__name__}: reuse_drop_prob='
+                             f'{reuse_drop_prob!r} drops a sample to {exact}')
+        if reuse_at_test == 'drop' and fusion not in DROPPABLE_FUSIONS:
+            raise ValueError(f"{type(self).__name__}: reuse_at_test='drop' "
+                             f'is {exact}')
         self.fusion = fusion
+        self.reuse_drop_prob = float(reuse_drop_prob)
         self.mask_ratio = float(mask_ratio)
         self.reuse_at_test = reuse_at_test
         self.freeze_reuse = freeze_reuse
@@ -140,7 +165,7 @@ class MaskAnyNetMixin:
                 f'{name} trains on the masked image and the reuse image, '
                 'but got a plain image batch: set model.data_preprocessor '
                 f'type to {PREPROCESSORS}')
-        if self.reuse_at_test == 'off':
+        if self.reuse_at_test in ('off', 'drop'):
             return inputs, None
         size = reuse_size(*inputs.shape[-2:], self.mask_ratio)
         reuse = resize_image(inputs, size)
@@ -186,21 +211,29 @@ class MaskAnyNetMixin:
     def _forward_fusing(self, image: torch.Tensor,
                         reuse: Optional[torch.Tensor]):
         """Upstream's ``forward`` on ``image``; the fusion hook takes
-        ``reuse`` (None: the branch is off) with :meth:`_take_reuse`."""
-        self._pending_reuse = (reuse, )
+        ``reuse`` (None: the branch is off) and the reuse dropout's ``keep``
+        with :meth:`_take_reuse`. With ``reuse_at_test='drop'`` outside
+        training there is no fusion: upstream's ``forward`` alone."""
+        if not self.training and self.reuse_at_test == 'drop':
+            return super().forward(image)
+        keep = None
+        if self.training and self.reuse_drop_prob > 0:
+            keep = draw_reuse_keep(len(image), self.reuse_drop_prob,
+                                   image.device)
+        self._pending_reuse = (reuse, keep)
         try:
             return super().forward(image)
         finally:
             self._pending_reuse = None
 
     def _take_reuse(self):
-        """``(True, reuse)`` the first time a fusion hook asks within
-        :meth:`_forward_fusing`; ``(False, None)`` otherwise (the hooked
-        module running on its own, or a second time)."""
+        """``(True, reuse, keep)`` the first time a fusion hook asks within
+        :meth:`_forward_fusing`; ``(False, None, None)`` otherwise (the
+        hooked module running on its own, or a second time)."""
         if self._pending_reuse is None:
-            return False, None
-        (reuse, ), self._pending_reuse = self._pending_reuse, None
-        return True, reuse
+            return False, None, None
+        (reuse, keep), self._pending_reuse = self._pending_reuse, None
+        return True, reuse, keep
 
     def train(self, mode: bool = True):
         """Upstream's ``train`` (``norm_eval`` included), then: a frozen
@@ -267,26 +300,39 @@ class MaskAnyNetMixin:
                 'model.backbone.init_cfg.checkpoint at your checkpoint')
         super().init_weights()
 
+    #: the stem's parameter name, as upstream's ``get_layer_depth`` knows it
+    stem_name = 'patch_embed'
+
     def get_layer_depth(self, param_name: str, prefix: str = ''):
         """Layer depth for layer-wise lr decay: the auxiliary branch and the
         fusion count as the stem (depth 0)."""
         if param_name.startswith(prefix + 'reuse_'):
-            param_name = prefix + 'patch_embed'
+            param_name = prefix + self.stem_name
         return super().get_layer_depth(param_name, prefix)
 
+    def _fuse_reuse_features(self, module, args, output):
+        """Forward hook of the module that ends the stem, for backbones with
+        a ``reuse_stem``: the stem's output ``[B, C, H/4, W/4]`` with the
+        reuse features fused in (once per ``forward``)."""
+        fusing, reuse, keep = self._take_reuse()
+        if not fusing:
+            return None
+        return self.reuse_fusion(
+            output, None if reuse is None else self.reuse_stem(reuse), keep)
 
-class TokenReuseMixin(MaskAnyNetMixin):
-    """Reuse patch embedding and token fusion of MaskViT and MaskSwin.
 
-    The upstream ``forward`` runs on the masked image; a forward hook on its
-    patch embedding fuses the reuse image's tokens into the output, before
-    anything else (class token, position embedding) touches them.
+class StemReuseMixin(MaskAnyNetMixin):
+    """Feature-level fusion right after a patchify stem (MaskViT, MaskSwin,
+    MaskConvNeXt): the reuse arguments, checked; the upstream constructor;
+    then :meth:`_build_reuse_branch`, which builds the reuse modules and
+    hooks the fusion onto the stem. The fused features are signed (token
+    embeddings, a LayerNorm's output): the alignment has no activation
+    after its last layer unless ``alignment_cfg`` says otherwise.
 
     ``first_frozen_stage``: the ``frozen_stages`` value from which the
-    backbone freezes its patch embedding, and with it the reuse branch.
+    backbone freezes its stem, and with it the reuse branch.
     """
     first_frozen_stage = 0
-    reuse_modules = ('reuse_patch_embed', 'reuse_fusion')
 
     def __init__(self,
                  *args,
@@ -295,38 +341,53 @@ class TokenReuseMixin(MaskAnyNetMixin):
                  reuse_at_test: str = 'downsample',
                  freeze_reuse: bool = True,
                  alignment_cfg: dict = dict(),
+                 reuse_drop_prob: float = 0.,
                  **kwargs) -> None:
         self._check_reuse_args(fusion, FEATURE_FUSIONS, mask_ratio,
-                               reuse_at_test, freeze_reuse)
+                               reuse_at_test, freeze_reuse, reuse_drop_prob)
         super().__init__(*args, **kwargs)
-        self.reuse_patch_embed = reuse_patch_embed(self.patch_embed,
-                                                   math.sqrt(mask_ratio))
-        # token embeddings are signed: no activation after the last layer
-        alignment_cfg = dict(dict(last_act=False), **alignment_cfg)
-        self.reuse_fusion = ReuseFusion(self.embed_dims, fusion,
-                                        alignment_cfg)
-        self.patch_embed.register_forward_hook(self._fuse_reuse_tokens)
+        self._build_reuse_branch(dict(dict(last_act=False), **alignment_cfg))
         self._track_fresh_norms()
         self._freeze_stages()
 
+    def _build_reuse_branch(self, alignment_cfg: dict) -> None:
+        raise NotImplementedError
+
     def _reuse_is_frozen(self) -> bool:
         return self.frozen_stages >= self.first_frozen_stage
-
-    def _freeze_stages(self) -> None:
-        if self._reuse_is_frozen():
-            super()._freeze_stages()
-            self._freeze_reuse(*self.reuse_modules)
 
     def forward(
         self, inputs: Union[torch.Tensor, MaskedInputs]
     ) -> Tuple[torch.Tensor, ...]:
         return self._forward_fusing(*self._split_inputs(inputs))
 
+
+class TokenReuseMixin(StemReuseMixin):
+    """Reuse patch embedding and token fusion of MaskViT and MaskSwin.
+
+    The upstream ``forward`` runs on the masked image; a forward hook on its
+    patch embedding fuses the reuse image's tokens into the output, before
+    anything else (class token, position embedding) touches them.
+    """
+    reuse_modules = ('reuse_patch_embed', 'reuse_fusion')
+
+    def _build_reuse_branch(self, alignment_cfg: dict) -> None:
+        self.reuse_patch_embed = reuse_patch_embed(self.patch_embed,
+                                                   math.sqrt(self.mask_ratio))
+        self.reuse_fusion = ReuseFusion(self.embed_dims, self.fusion,
+                                        alignment_cfg)
+        self.patch_embed.register_forward_hook(self._fuse_reuse_tokens)
+
+    def _freeze_stages(self) -> None:
+        if self._reuse_is_frozen():
+            super()._freeze_stages()
+            self._freeze_reuse(*self.reuse_modules)
+
     def _fuse_reuse_tokens(self, patch_embed, args, output):
         """Forward hook of ``patch_embed``: its ``(tokens, grid)`` with the
         reuse tokens fused in; untouched when the patch embedding runs on
         its own (outside this backbone's ``forward``)."""
-        fusing, reuse = self._take_reuse()
+        fusing, reuse, keep = self._take_reuse()
         if not fusing:
             return None
         tokens, grid = output
@@ -334,4 +395,4 @@ class TokenReuseMixin(MaskAnyNetMixin):
         if reuse is not None:
             reuse_tokens, reuse_grid = self.reuse_patch_embed(reuse)
         return fuse_tokens(self.reuse_fusion, tokens, reuse_tokens, grid,
-                           reuse_grid), grid
+                           reuse_grid, keep), grid

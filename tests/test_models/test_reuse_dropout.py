@@ -1,0 +1,160 @@
+"""Reuse dropout and ``reuse_at_test='drop'``: a sample without its reuse
+features goes through the plain upstream backbone, bit for bit."""
+import pytest
+import torch
+from mmpretrain.models.backbones import ConvNeXt, ResNet, VisionTransformer
+
+from mmmaskreuse.masking import MaskReuse
+from mmmaskreuse.models import MaskConvNeXt, MaskResNet, MaskViT
+from mmmaskreuse.models.backbones.fusion import draw_reuse_keep
+
+TINY_VIT = dict(arch=dict(embed_dims=32, num_layers=2, num_heads=2,
+                          feedforward_channels=64),
+                img_size=32, patch_size=16)
+TINY_CONVNEXT = dict(arch=dict(depths=[1, 1, 1, 1],
+                               channels=[16, 32, 64, 128]))
+
+
+def trained_looking(model):
+    """``model`` with its residual alignment's last norm away from zero,
+    as after training: with the zero init the branch adds nothing and a
+    dropped sample would equal a kept one anyway."""
+    last = model.reuse_fusion.alignment
+    if last is not None:
+        torch.nn.init.normal_(last.layers[-1].norm.weight)
+    return model
+
+
+def pair_and_trunk(kind, fusion, **kwargs):
+    """A MaskAnyNet backbone and its upstream trunk with the same weights
+    (trunk BNs in eval mode: each sample's output is its own)."""
+    torch.manual_seed(0)
+    if kind == 'resnet':
+        model = MaskResNet(18, fusion=fusion, norm_eval=True, **kwargs)
+        trunk = ResNet(18, norm_eval=True)
+    elif kind == 'vit':
+        model = MaskViT(fusion=fusion, **TINY_VIT, **kwargs)
+        trunk = VisionTransformer(**TINY_VIT)
+    else:
+        model = MaskConvNeXt(fusion=fusion, **TINY_CONVNEXT, **kwargs)
+        trunk = ConvNeXt(**TINY_CONVNEXT)
+    model.init_weights()
+    trained_looking(model)
+    result = trunk.load_state_dict(model.state_dict(), strict=False)
+    assert all(k.startswith('reuse_') for k in result.unexpected_keys)
+    assert result.missing_keys == []
+    return model, trunk
+
+
+@pytest.mark.parametrize('kind,fusion', [('resnet', 'residual'),
+                                         ('vit', 'add'),
+                                         ('convnext', 'residual')])
+def test_a_dropped_sample_is_exactly_the_primary_path(kind, fusion):
+    model, trunk = pair_and_trunk(kind, fusion, reuse_drop_prob=0.3)
+    model.train()
+    trunk.train()
+    images = torch.randn(64, 3, 32, 32)
+    pair = MaskReuse(dict(type='CombinedMask', mask_ratio=0.25,
+                          grid_size=(2, 2)))(images)
+    torch.manual_seed(1)
+    keep = draw_reuse_keep(len(images), 0.3, images.device)
+    torch.manual_seed(1)  # the backbone draws the same
+    with torch.no_grad():
+        ours = model(pair)[-1]
+        theirs = trunk(pair.masked_image)[-1]
+    ours, theirs = ours.flatten(1), theirs.flatten(1)
+    same = (ours == theirs).all(1)
+    assert torch.equal(same, ~keep)  # dropped: bit for bit the trunk
+    differs = (ours - theirs).abs().amax(1)[keep]
+    assert differs.min() > 1e-4  # kept: the branch changes them
+    assert abs((~keep).float().mean() - 0.3) < 0.15
+
+
+def test_reuse_drop_prob_is_the_fraction_dropped():
+    torch.manual_seed(0)
+    for prob in (0.1, 0.5, 0.8):
+        keep = draw_reuse_keep(200_000, prob, torch.device('cpu'))
+        assert keep.dtype == torch.bool
+        assert abs((~keep).float().mean().item() - prob) < 0.005
+    assert draw_reuse_keep(1000, 0., torch.device('cpu')).all()
+
+
+def test_no_reuse_dropout_outside_training():
+    model, _ = pair_and_trunk('vit', 'residual', reuse_drop_prob=0.5)
+    model.eval()
+    images = torch.randn(8, 3, 32, 32)
+    with torch.no_grad():
+        first, second = model(images)[-1], model(images)[-1]
+    model.reuse_at_test = 'drop'
+    with torch.no_grad():
+        dropped = model(images)[-1]
+    assert torch.equal(first, second)
+    assert not torch.isclose(first, dropped).flatten(1).all(1).any()
+
+
+@pytest.mark.parametrize('kind', ['resnet', 'vit', 'convnext'])
+def test_reuse_at_test_drop_is_the_upstream_backbone(kind):
+    """``'drop'`` is the trunk exactly and never runs the reuse modules;
+    ``'off'`` (zero reuse features through the alignment) is not, for
+    ``residual`` once the alignment learned."""
+    model, trunk = pair_and_trunk(kind, 'residual', reuse_at_test='drop')
+    calls = []
+    for name in model.reuse_modules:
+        getattr(model, name).register_forward_hook(
+            lambda *args: calls.append(1))
+    model.eval()
+    trunk.eval()
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        for ours, theirs in zip(model(images), trunk(images)):
+            assert torch.equal(ours, theirs)
+        assert calls == []
+        model.reuse_at_test = 'off'
+        off = model(images)[-1]
+    assert not torch.allclose(off, theirs)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(fusion='residual', reuse_drop_prob=1.0),
+     r'reuse_drop_prob must be in \[0, 1\), got 1.0'),
+    (dict(fusion='residual', reuse_drop_prob=-0.1),
+     r'reuse_drop_prob must be in \[0, 1\), got -0.1'),
+    (dict(fusion='residual', reuse_drop_prob='0.5'),
+     r"reuse_drop_prob must be in \[0, 1\), got '0.5'"),
+    (dict(fusion='concat', reuse_drop_prob=0.5),
+     r"reuse_drop_prob=0.5 .*\('residual', 'add'\), got fusion='concat'"),
+    (dict(fusion='image', reuse_drop_prob=0.5), "fusion='image'"),
+    (dict(fusion='decision', reuse_at_test='drop'),
+     r"reuse_at_test='drop' .*got fusion='decision'"),
+    (dict(fusion='concat', reuse_at_test='drop'), "fusion='concat'"),
+])
+def test_reuse_dropout_arguments_fail_at_build(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MaskResNet(18, **kwargs)
+    if kwargs['fusion'] in ('concat', 'residual'):
+        with pytest.raises(ValueError, match=match):
+            MaskViT(**TINY_VIT, **kwargs)
+        with pytest.raises(ValueError, match=match):
+            MaskConvNeXt(**TINY_CONVNEXT, **kwargs)
+
+
+def test_untrained_convnext_fusions_are_the_upstream_convnext():
+    """With masking off (a plain image) and the branch off (``add``) or
+    untrained (``residual``: its last norm starts at zero), MaskConvNeXt
+    is mmpretrain's ConvNeXt from the same weights; a ConvNeXt checkpoint
+    loads into its primary path."""
+    torch.manual_seed(0)
+    trunk = ConvNeXt(**TINY_CONVNEXT, out_indices=(0, 1, 2, 3))
+    trunk.eval()  # upstream's train() returns None
+    images = torch.randn(2, 3, 32, 32)
+    for fusion, reuse_at_test in (('add', 'off'), ('residual', 'downsample')):
+        model = MaskConvNeXt(**TINY_CONVNEXT, out_indices=(0, 1, 2, 3),
+                             fusion=fusion, reuse_at_test=reuse_at_test)
+        model.init_weights()
+        result = model.load_state_dict(trunk.state_dict(), strict=False)
+        assert result.unexpected_keys == []
+        assert all(k.startswith('reuse_') for k in result.missing_keys)
+        model.eval()
+        with torch.no_grad():
+            for ours, theirs in zip(model(images), trunk(images)):
+                assert torch.equal(ours, theirs)

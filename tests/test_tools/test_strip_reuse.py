@@ -1,0 +1,181 @@
+"""tools/model_converters/strip_reuse.py: the plain upstream model of a
+MaskAnyNet checkpoint runs without mmmaskreuse and computes what the
+MaskAnyNet model computes with its branch dropped."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.conftest import config, run_tool_here
+
+STRIP = 'model_converters/strip_reuse.py'
+DROPOUT = ['model.backbone.fusion=residual',
+           'model.backbone.reuse_drop_prob=0.5']
+MODELS = {
+    'classifier': ('maskanynet/toy/resnet18_toy_cls.py', (2, 3, 64, 64)),
+    'mask_rcnn': ('maskanynet/toy/resnet50_coco_maskrcnn_toy.py',
+                  (1, 3, 128, 128)),
+}
+
+# Runs in a fresh interpreter: mmengine and the upstream libraries only.
+PLAIN_RUN = r'''
+import json, sys
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
+from mmengine.runner import load_checkpoint
+for job in json.loads(sys.argv[1]):
+    cfg = Config.fromfile(job['config'])  # imports its custom_imports
+    model_cfg = cfg.model
+    if 'data_preprocessor' in cfg:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(model_cfg).eval()
+        load_checkpoint(model, job['checkpoint'], strict=True,
+                        logger='silent')
+        inputs = torch.load(job['inputs'])
+        with torch.no_grad():
+            if job['kind'] == 'classifier':
+                outputs = [model(inputs, mode='tensor')]
+            else:
+                outputs = list(model.extract_feat(inputs))
+        torch.save(outputs, job['outputs'])
+        print(job['kind'], type(model).__name__,
+              type(model.backbone).__module__)
+assert 'mmmaskreuse' not in sys.modules, 'mmmaskreuse was imported'
+print('no mmmaskreuse')
+'''
+
+
+def reference_outputs(model, kind, inputs):
+    with torch.no_grad():
+        if kind == 'classifier':
+            return [model(inputs, mode='tensor')]
+        return list(model.extract_feat(inputs))
+
+
+@pytest.fixture(scope='module')
+def stripped(toy_root, tmp_path_factory):
+    """Each model kind: a random-init MaskAnyNet checkpoint (residual
+    fusion trained-looking: its last norm away from zero), stripped by the
+    tool in this process; the plain models run in one fresh process."""
+    from mmmaskreuse.engine import build_model, load_config
+    work = tmp_path_factory.mktemp('strip')
+    jobs, results = [], {}
+    for kind, (name, shape) in MODELS.items():
+        cfg = load_config(config(name), {
+            'model.backbone.fusion': 'residual',
+            'model.backbone.reuse_drop_prob': 0.5})
+        torch.manual_seed(0)
+        model = build_model(cfg).eval()
+        torch.nn.init.normal_(
+            model.backbone.reuse_fusion.alignment.layers[-1].norm.weight)
+        source, out = work / f'{kind}.pth', work / f'{kind}_plain.pth'
+        torch.save(dict(state_dict=model.state_dict()), source)
+        proc = run_tool_here(
+            [STRIP, config(name), str(source), str(out),
+             '--cfg-options', *DROPOUT], cwd=toy_root, check=True)
+        inputs = torch.randn(*shape)
+        torch.save(inputs, work / f'{kind}_inputs.pt')
+        model.backbone.reuse_at_test = 'drop'
+        dropped = reference_outputs(model, kind, inputs)
+        model.backbone.reuse_at_test = 'downsample'
+        with_branch = reference_outputs(model, kind, inputs)
+        results[kind] = dict(log=proc.stdout, dropped=dropped,
+                             with_branch=with_branch,
+                             config=(work / f'{kind}_plain.py').read_text())
+        jobs.append(dict(kind=kind, config=str(work / f'{kind}_plain.py'),
+                         checkpoint=str(out),
+                         inputs=str(work / f'{kind}_inputs.pt'),
+                         outputs=str(work / f'{kind}_outputs.pt')))
+    proc = subprocess.run([sys.executable, '-c', PLAIN_RUN, json.dumps(jobs)],
+                          cwd=work, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert 'no mmmaskreuse' in proc.stdout
+    for job in jobs:
+        results[job['kind']]['plain'] = torch.load(job['outputs'])
+        results[job['kind']]['plain_log'] = proc.stdout
+    return results
+
+
+@pytest.mark.parametrize('kind,model_type', [('classifier', 'ImageClassifier'),
+                                             ('mask_rcnn', 'MaskRCNN')])
+def test_plain_model_without_mmmaskreuse_is_the_dropped_branch(
+        stripped, kind, model_type):
+    result = stripped[kind]
+    assert 'mmmaskreuse' not in result['config']
+    assert f'{kind} {model_type} mmpretrain.models.backbones.resnet' in \
+        result['plain_log']
+    assert 'warning' not in result['log']  # it trained with reuse dropout
+    assert len(result['plain']) == len(result['dropped'])
+    for plain, dropped, with_branch in zip(result['plain'], result['dropped'],
+                                           result['with_branch']):
+        assert torch.equal(plain, dropped)
+        assert not torch.allclose(plain, with_branch)  # the branch counted
+
+
+@pytest.mark.parametrize('fusion,reason', [
+    ('concat', 'Feature Alignment Module replaces the stem features'),
+    ('image', '3 more input channels'),
+    ('decision', "second ResNet's features"),
+])
+def test_fusions_that_cannot_be_stripped_are_refused(toy_root, tmp_path,
+                                                     fusion, reason):
+    name = config('maskanynet/toy/resnet18_toy_cls.py')
+    proc = run_tool_here(
+        [STRIP, name, name, str(tmp_path / 'plain.pth'), '--cfg-options',
+         f'model.backbone.fusion={fusion}'], cwd=toy_root)
+    assert proc.returncode != 0
+    assert f"fusion='{fusion}' cannot be stripped exactly" in proc.stdout
+    assert reason in proc.stdout
+    assert not (tmp_path / 'plain.pth').exists()
+
+
+def test_a_vanilla_config_has_nothing_to_strip(toy_root, tmp_path):
+    name = config('baselines/toy/resnet18_toy_cls.py')
+    proc = run_tool_here([STRIP, name, name, str(tmp_path / 'plain.pth')],
+                         cwd=toy_root)
+    assert proc.returncode != 0
+    assert "got 'ResNet': there is no reuse branch to strip" in proc.stdout
+
+
+# slow tier: three tool runs (about 40 s on a loaded 2-core machine) would
+# take the fast tier past its budget
+@pytest.mark.slow
+def test_convnext_toy_twin_trains_strips_and_tests_through_the_tools(
+        toy_root, tmp_path):
+    """MaskConvNeXt with reuse dropout: two training iterations with
+    tools/train.py, then strip_reuse.py, then tools/test.py on the plain
+    ConvNeXt (its config has no mmmaskreuse import); the vanilla twin
+    trains through tools/train.py too."""
+    name = config('maskanynet/toy/convnext-atto_toy_cls.py')
+    work = tmp_path / 'work'
+    short = ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=4',
+             'train_dataloader.dataset.indices=8',
+             'train_dataloader.num_workers=0',
+             'train_dataloader.persistent_workers=False']
+    twin = config('baselines/toy/convnext-atto_toy_cls.py')
+    run_tool_here(['train.py', twin, '--work-dir', str(tmp_path / 'twin'),
+                   '--cfg-options', *short, 'train_cfg.val_interval=2'],
+                  cwd=toy_root, check=True)
+    assert (tmp_path / 'twin' / 'epoch_1.pth').is_file()
+    run_tool_here(['train.py', name, '--work-dir', str(work), '--cfg-options',
+                   *short, *DROPOUT, 'train_cfg.val_interval=2'],
+                  cwd=toy_root, check=True)
+    proc = run_tool_here(
+        [STRIP, name, str(work / 'epoch_1.pth'), str(tmp_path / 'plain.pth'),
+         '--cfg-options', *DROPOUT], cwd=toy_root, check=True)
+    assert 'warning' not in proc.stdout
+    plain = (tmp_path / 'plain.py').read_text()
+    assert "type='mmpretrain.ConvNeXt'" in plain
+    assert 'mmmaskreuse' not in plain
+    proc = run_tool_here(
+        ['test.py', str(tmp_path / 'plain.py'), str(tmp_path / 'plain.pth'),
+         '--work-dir', str(tmp_path / 'test'), '--cfg-options',
+         'test_dataloader.dataset.indices=8', 'test_dataloader.num_workers=0',
+         'test_dataloader.persistent_workers=False'],
+        cwd=toy_root, check=True)
+    assert 'accuracy/top1' in proc.stdout
