@@ -26,9 +26,11 @@ PRETRAIN_BATCH = {'in1k': (512, 8, 4096), 'in100': (32, 8, 256)}
 
 
 def names(kind):
+    """The ViT recipes of a kind (the Swin and ConvNeXt V2 ones: see
+    test_stage_level_pretrain_recipe_matches_its_name)."""
     return sorted(
         osp.basename(path)
-        for path in glob.glob(osp.join(CONFIGS, f'*_{kind}.py')))
+        for path in glob.glob(osp.join(CONFIGS, f'vit-*_{kind}.py')))
 
 
 def test_every_recipe_of_the_issue_is_there():
@@ -233,3 +235,28 @@ def test_transfer_recipe_follows_the_paper(task):
             'LearningRateDecayOptimWrapperConstructor'):
         assert optim.constructor == (
             'mmmaskreuse.BackboneLayerDecayOptimWrapperConstructor')
+
+
+@pytest.mark.parametrize('name, model, backbone', [
+    ('swin-b_simmim_L{}_in1k_pretrain.py', 'MultiShotSimMIM',
+     'MultiShotSimMIMSwin'),
+    ('convnextv2-b_fcmae_L{}_in1k_pretrain.py', 'FCMAE',
+     'MultiShotSparseConvNeXt'),
+])
+def test_stage_level_pretrain_recipe_matches_its_name(name, model, backbone):
+    """The paper's Tab. 6: one shot L(0; 0.6) against two, L(0, 3; 0.6,
+    0.1), masking before stage 3; the twins differ in the spec alone."""
+    from tests.test_configs import flatten
+    one, two = (load_config(osp.join(CONFIGS, name.format(shots)))
+                for shots in ('0', '0-3'))
+    for cfg, spec in ((one, ((0, ), (0.6, ))),
+                      (two, ((0, 3), (0.6, 0.1)))):
+        assert cfg.model.type == f'mmmaskreuse.{model}'
+        assert cfg.model.backbone.type == f'mmmaskreuse.{backbone}'
+        assert cfg.model.backbone.arch == 'base'
+        assert (tuple(cfg.model.backbone.mask_layers),
+                tuple(cfg.model.backbone.mask_ratios)) == spec
+    a, b = flatten(one.to_dict()), flatten(two.to_dict())
+    assert {key for key in a.keys() | b.keys()
+            if a.get(key) != b.get(key)} == {
+                'model.backbone.mask_layers', 'model.backbone.mask_ratios'}
