@@ -7,6 +7,8 @@ learns. A fast-tier test whose setup or body runs longer than
 ``MMMASKREUSE_FAST_TEST_LIMIT`` seconds (default 60) fails, so the fast
 tier keeps its budget as features are added.
 """
+import copy
+import functools
 import http.server
 import io
 import os
@@ -272,6 +274,21 @@ def run_tool_here(args, cwd, check=False, env=None):
 
 def config(name):
     return osp.join(REPO, 'configs', name)
+
+
+@functools.lru_cache(maxsize=None)
+def _read_recipe(path):
+    from mmmaskreuse.engine import load_config
+    return load_config(path)
+
+
+def read_recipe(name):
+    """A shipped config (a path, or a name under ``configs/``) as
+    ``load_config`` reads it. Each file is read once a session (reading the
+    mmdet and mmseg bases is 0.2 s a config, and the config tests read the
+    127 recipes about 300 times); every call gets its own copy to change."""
+    return copy.deepcopy(_read_recipe(name if osp.isabs(name) else
+                                      config(name)))
 
 
 def last_metric(log, key):

@@ -9,8 +9,7 @@ import re
 
 import pytest
 
-from mmmaskreuse.engine import load_config
-from tests.conftest import REPO
+from tests.conftest import REPO, read_recipe
 from tests.test_configs import INIT_CHECKPOINT, last_checkpoint
 
 CONFIGS = osp.join(REPO, 'configs', 'conditional_mae')
@@ -47,7 +46,7 @@ def test_every_recipe_of_the_issue_is_there():
 def test_pretrain_recipe_matches_its_name_and_the_paper(name):
     arch, shots, data = re.match(r'vit-(\w)16_L([\d-]+)_(\w+)_pretrain.py',
                                  name).groups()
-    cfg = load_config(osp.join(CONFIGS, name))
+    cfg = read_recipe(osp.join(CONFIGS, name))
     backbone = cfg.model.backbone
     assert cfg.model.type == 'mmmaskreuse.ConditionalMAE'
     assert backbone.type == 'mmmaskreuse.MultiShotMAEViT'
@@ -77,7 +76,7 @@ def test_pretrain_recipe_matches_its_name_and_the_paper(name):
 @pytest.mark.parametrize('name', names('finetune'))
 def test_finetune_recipe_loads_a_pretrained_encoder(name):
     arch, data = re.match(r'vit-(\w)16_(\w+)_finetune.py', name).groups()
-    cfg = load_config(osp.join(CONFIGS, name))
+    cfg = read_recipe(osp.join(CONFIGS, name))
     backbone = cfg.model.backbone
     assert backbone.type == 'VisionTransformer'
     assert backbone.out_type == 'avg_featmap'  # global pooling
@@ -102,7 +101,7 @@ def test_finetune_recipe_loads_a_pretrained_encoder(name):
 @pytest.mark.parametrize('name', names('linprobe'))
 def test_linear_probe_recipe_is_lars_on_the_frozen_cls_token(name):
     arch, data = re.match(r'vit-(\w)16_(\w+)_linprobe.py', name).groups()
-    cfg = load_config(osp.join(CONFIGS, name))
+    cfg = read_recipe(osp.join(CONFIGS, name))
     backbone = cfg.model.backbone
     assert backbone.out_type == 'cls_token'
     assert backbone.frozen_stages == {'s': 12, 'b': 12, 'l': 24}[arch]
@@ -122,7 +121,7 @@ def test_imagenet100_configs_name_the_100_classes_of_the_list():
     assert all(re.fullmatch(r'n\d{8}', wnid) for wnid in wnids)
     for name in ('vit-s16_L0-10_in100_pretrain.py',
                  'vit-l16_in100_finetune.py', 'vit-b16_in100_linprobe.py'):
-        cfg = load_config(osp.join(CONFIGS, name))
+        cfg = read_recipe(osp.join(CONFIGS, name))
         for loader in ('train_dataloader', 'val_dataloader'):
             if loader not in cfg:
                 continue
@@ -134,7 +133,7 @@ def test_imagenet100_configs_name_the_100_classes_of_the_list():
 @pytest.mark.parametrize('name', ['vit-tiny_toy_finetune.py',
                                   'vit-tiny_toy_linprobe.py'])
 def test_toy_recipes_load_the_toy_pretrain_where_it_writes(name):
-    cfg = load_config(osp.join(CONFIGS, 'toy', name))
+    cfg = read_recipe(osp.join(CONFIGS, 'toy', name))
     assert cfg.model.backbone.init_cfg.checkpoint == last_checkpoint(
         'conditional_mae/toy/vit-tiny_two-shot_toy_pretrain.py')
 
@@ -163,7 +162,7 @@ def transfer_name(task, shots):
 def transfer_config(task, shots):
     """Each recipe loaded once (read only): the 20 recipes share their
     upstream bases, and loading costs about a second each."""
-    return load_config(osp.join(TRANSFER, transfer_name(task, shots)))
+    return read_recipe(osp.join(TRANSFER, transfer_name(task, shots)))
 
 
 pretrain_checkpoint = functools.lru_cache(maxsize=None)(last_checkpoint)
@@ -247,7 +246,7 @@ def test_stage_level_pretrain_recipe_matches_its_name(name, model, backbone):
     """The paper's Tab. 6: one shot L(0; 0.6) against two, L(0, 3; 0.6,
     0.1), masking before stage 3; the twins differ in the spec alone."""
     from tests.test_configs import flatten
-    one, two = (load_config(osp.join(CONFIGS, name.format(shots)))
+    one, two = (read_recipe(osp.join(CONFIGS, name.format(shots)))
                 for shots in ('0', '0-3'))
     for cfg, spec in ((one, ((0, ), (0.6, ))),
                       (two, ((0, 3), (0.6, 0.1)))):

@@ -6,8 +6,7 @@ import re
 import pytest
 from mmengine.optim import build_optim_wrapper
 
-from mmmaskreuse.engine import load_config
-from tests.conftest import REPO
+from tests.conftest import REPO, read_recipe
 from tests.test_configs import build_uninitialised
 
 TRANSFER = osp.join(REPO, 'configs', 'conditional_mae', 'transfer')
@@ -31,7 +30,7 @@ def vit_depth(name, num_layers):
     ('vit-b16_L0-10_in100_ade20k_upernet.py', 0.65),
 ])
 def test_every_vit_parameter_gets_its_depths_decayed_lr(name, decay):
-    cfg = load_config(osp.join(TRANSFER, name))
+    cfg = read_recipe(osp.join(TRANSFER, name))
     model = build_uninitialised(cfg)
     # (mmengine adds a group of one zero tensor that logs the base lr)
     groups = [

@@ -4,8 +4,9 @@ import pytest
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
-from mmmaskreuse.engine import build_model, load_config
+from mmmaskreuse.engine import build_model
 from mmmaskreuse.models import check_masked_pairing
+from tests.conftest import read_recipe
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -66,7 +67,7 @@ def test_mask_ratios_must_agree():
 ])
 def test_detection_and_segmentation_pairs_name_their_preprocessor(
         config, plain_type, ours):
-    cfg = load_config(osp.join(REPO, 'configs', config))
+    cfg = read_recipe(osp.join(REPO, 'configs', config))
     check_masked_pairing(build_model(cfg))
     keep = {'mean', 'std', 'bgr_to_rgb', 'pad_size_divisor', 'size'}
     cfg.model.data_preprocessor = dict(

@@ -22,7 +22,7 @@ LAST_LINE = re.compile(r'^ratio=([0-9.]+) peak_mem_a=([0-9.]+) '
 
 def run_compare(cwd, *flags, check=True):
     """compare_speed.py on the toy pair, in this process (its memory
-    workers are spawned as when a user runs it)."""
+    workers are new processes, as when a user runs it)."""
     proc = run_tool_here([
         TOOL, config('maskanynet/toy/resnet18_toy_cls.py'), '--baseline',
         config('baselines/toy/resnet18_toy_cls.py'), '--device', 'cpu',

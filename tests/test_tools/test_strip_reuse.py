@@ -13,11 +13,25 @@ from tests.conftest import config, run_tool_here
 STRIP = 'model_converters/strip_reuse.py'
 DROPOUT = ['model.backbone.fusion=residual',
            'model.backbone.reuse_drop_prob=0.5']
+# kind: (config, input shape, --cfg-options that shrink the model)
 MODELS = {
-    'classifier': ('maskanynet/toy/resnet18_toy_cls.py', (2, 3, 64, 64)),
+    'classifier': ('maskanynet/toy/resnet18_toy_cls.py', (2, 3, 64, 64), {}),
     'mask_rcnn': ('maskanynet/toy/resnet50_coco_maskrcnn_toy.py',
-                  (1, 3, 128, 128)),
+                  (1, 3, 128, 128), {}),
+    'upernet': ('maskanynet/toy/resnet50_ade20k_upernet_toy.py',
+                (1, 3, 128, 128), {
+                    'model.backbone.depth': 18,
+                    'model.decode_head.in_channels': [64, 128, 256, 512],
+                    'model.decode_head.channels': 32,
+                    'model.auxiliary_head.in_channels': 256,
+                    'model.auxiliary_head.channels': 16}),
+    'vit': ('maskanynet/vit-b16_imagenet.py', (1, 3, 224, 224), {
+        'model.backbone.arch': 'deit-tiny',
+        'model.head.in_channels': 192}),
+    'swin': ('maskanynet/swin-t_imagenet.py', (1, 3, 224, 224), {}),
 }
+# what the plain model's outputs are: logits, or the detector's features
+TENSOR_MODE = ('classifier', 'upernet', 'vit', 'swin')
 
 # Runs in a fresh interpreter: mmengine and the upstream libraries only.
 PLAIN_RUN = r'''
@@ -37,7 +51,7 @@ for job in json.loads(sys.argv[1]):
                         logger='silent')
         inputs = torch.load(job['inputs'])
         with torch.no_grad():
-            if job['kind'] == 'classifier':
+            if job['tensor_mode']:
                 outputs = [model(inputs, mode='tensor')]
             else:
                 outputs = list(model.extract_feat(inputs))
@@ -51,7 +65,7 @@ print('no mmmaskreuse')
 
 def reference_outputs(model, kind, inputs):
     with torch.no_grad():
-        if kind == 'classifier':
+        if kind in TENSOR_MODE:
             return [model(inputs, mode='tensor')]
         return list(model.extract_feat(inputs))
 
@@ -64,10 +78,10 @@ def stripped(toy_root, tmp_path_factory):
     from mmmaskreuse.engine import build_model, load_config
     work = tmp_path_factory.mktemp('strip')
     jobs, results = [], {}
-    for kind, (name, shape) in MODELS.items():
+    for kind, (name, shape, options) in MODELS.items():
         cfg = load_config(config(name), {
             'model.backbone.fusion': 'residual',
-            'model.backbone.reuse_drop_prob': 0.5})
+            'model.backbone.reuse_drop_prob': 0.5, **options})
         torch.manual_seed(0)
         model = build_model(cfg).eval()
         torch.nn.init.normal_(
@@ -76,7 +90,9 @@ def stripped(toy_root, tmp_path_factory):
         torch.save(dict(state_dict=model.state_dict()), source)
         proc = run_tool_here(
             [STRIP, config(name), str(source), str(out),
-             '--cfg-options', *DROPOUT], cwd=toy_root, check=True)
+             '--cfg-options', *DROPOUT,
+             *(f'{key}={value}' for key, value in options.items())],
+            cwd=toy_root, check=True)
         inputs = torch.randn(*shape)
         torch.save(inputs, work / f'{kind}_inputs.pt')
         model.backbone.reuse_at_test = 'drop'
@@ -86,7 +102,8 @@ def stripped(toy_root, tmp_path_factory):
         results[kind] = dict(log=proc.stdout, dropped=dropped,
                              with_branch=with_branch,
                              config=(work / f'{kind}_plain.py').read_text())
-        jobs.append(dict(kind=kind, config=str(work / f'{kind}_plain.py'),
+        jobs.append(dict(kind=kind, tensor_mode=kind in TENSOR_MODE,
+                         config=str(work / f'{kind}_plain.py'),
                          checkpoint=str(out),
                          inputs=str(work / f'{kind}_inputs.pt'),
                          outputs=str(work / f'{kind}_outputs.pt')))
@@ -101,14 +118,19 @@ def stripped(toy_root, tmp_path_factory):
     return results
 
 
-@pytest.mark.parametrize('kind,model_type', [('classifier', 'ImageClassifier'),
-                                             ('mask_rcnn', 'MaskRCNN')])
+@pytest.mark.parametrize('kind,model_type,backbone', [
+    ('classifier', 'ImageClassifier', 'resnet'),
+    ('mask_rcnn', 'MaskRCNN', 'resnet'),
+    ('upernet', 'EncoderDecoder', 'resnet'),
+    ('vit', 'ImageClassifier', 'vision_transformer'),
+    ('swin', 'ImageClassifier', 'swin_transformer'),
+])
 def test_plain_model_without_mmmaskreuse_is_the_dropped_branch(
-        stripped, kind, model_type):
+        stripped, kind, model_type, backbone):
     result = stripped[kind]
     assert 'mmmaskreuse' not in result['config']
-    assert f'{kind} {model_type} mmpretrain.models.backbones.resnet' in \
-        result['plain_log']
+    assert (f'{kind} {model_type} mmpretrain.models.backbones.{backbone}'
+            in result['plain_log'])
     assert 'warning' not in result['log']  # it trained with reuse dropout
     assert len(result['plain']) == len(result['dropped'])
     for plain, dropped, with_branch in zip(result['plain'], result['dropped'],
