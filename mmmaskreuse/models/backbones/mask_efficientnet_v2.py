@@ -42,9 +42,8 @@ class MaskEfficientNetV2(StemReuseMixin, EfficientNetV2):
         mask_ratio (float): See :class:`MaskResNet`. Defaults to 0.25.
         reuse_at_test (str): See :class:`MaskResNet`. Defaults to
             ``'downsample'``.
-        freeze_reuse (bool): Whether ``frozen_stages >= 1`` (which freezes
-            the stem) freezes the reuse branch and the fusion too. Defaults
-            to True.
+        freeze_reuse (bool): See :class:`MaskConvNeXt` (here too
+            ``frozen_stages >= 1`` freezes the stem). Defaults to True.
         alignment_cfg (dict): Arguments of :class:`FeatureAlignment`.
             Defaults to the backbone's ``norm_cfg`` and ``act_cfg`` (BN and
             Swish) with an activation after the last layer: the features
