@@ -60,6 +60,19 @@ def restore_environment():
         os.environ.update(saved)
 
 
+@pytest.fixture
+def tiny_efficientnet_v2(monkeypatch):
+    """``'tiny'``, an ``arch`` of mmpretrain's EfficientNetV2 (and so of
+    MaskEfficientNetV2) for this test: a block of each kind (conv with skip,
+    fused MBConv, MBConv with SE), 8 to 64 channels. Its archs are names
+    only, and B0, the smallest, takes seconds a test on the CPU."""
+    from mmpretrain.models.backbones import EfficientNetV2
+    monkeypatch.setitem(EfficientNetV2.arch_settings, 'tiny', [
+        [1, 3, 1, 1, 8, 8, 0.0, -1], [1, 3, 2, 2, 8, 16, 0.0, 0],
+        [1, 3, 2, 2, 16, 32, 0.25, 1], [1, 1, 1, 1, 32, 64, 0.0, -2]])
+    return 'tiny'
+
+
 @pytest.fixture(scope='session')
 def toy_root(tmp_path_factory):
     """A working folder holding ``data/toy``, as the toy configs expect."""

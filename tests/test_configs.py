@@ -42,8 +42,9 @@ AUTHORS_PROTOCOL = [
         'resnet50_imagenet', 'resnet101_imagenet', 'swin-t_imagenet',
         'vit-b16_imagenet', 'resnet34_cifar100', 'resnet34_tinyimagenet',
         'resnet34_cifar100_224px', 'resnet34_tinyimagenet_224px',
-        'convnext-t_imagenet', 'toy/resnet18_toy_cls',
-        'toy/convnext-atto_toy_cls')
+        'convnext-t_imagenet', 'efficientnetv2-s_imagenet',
+        'toy/resnet18_toy_cls', 'toy/convnext-atto_toy_cls',
+        'toy/efficientnetv2-b0_toy_cls')
 ]
 
 

@@ -1,7 +1,7 @@
 """Models of mmmaskreuse, registered in the ``mmmaskreuse`` scope."""
-from .backbones import (FeatureAlignment, MaskConvNeXt, MaskResNet,
-                        MaskResNetCIFAR, MaskResNetV1c, MaskSwin, MaskViT,
-                        MultiShotMAEViT, MultiShotSimMIMSwin,
+from .backbones import (FeatureAlignment, MaskConvNeXt, MaskEfficientNetV2,
+                        MaskResNet, MaskResNetCIFAR, MaskResNetV1c, MaskSwin,
+                        MaskViT, MultiShotMAEViT, MultiShotSimMIMSwin,
                         MultiShotSparseConvNeXt, ReuseFusion)
 from .data_preprocessors import (CorruptedClsDataPreprocessor,
                                  MaskReuseClsDataPreprocessor,
@@ -13,8 +13,9 @@ from .strip import check_strippable, strip_reuse
 __all__ = [
     'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
     'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MaskConvNeXt',
-    'MultiShotMAEViT', 'ConditionalMAE', 'MultiShotSimMIMSwin',
-    'MultiShotSimMIM', 'MultiShotSparseConvNeXt', 'FCMAE', 'FCMAEDecoder',
+    'MaskEfficientNetV2', 'MultiShotMAEViT', 'ConditionalMAE',
+    'MultiShotSimMIMSwin', 'MultiShotSimMIM', 'MultiShotSparseConvNeXt',
+    'FCMAE', 'FCMAEDecoder',
     'MaskReuseClsDataPreprocessor', 'CorruptedClsDataPreprocessor',
     'TestCorruptionMixin', 'check_masked_pairing', 'check_strippable',
     'strip_reuse'

@@ -3,12 +3,13 @@
 With a fusion that is exactly the primary path once the reuse features are
 gone (``residual``, ``add``: :data:`~.backbones.fusion.DROPPABLE_FUSIONS`),
 a MaskAnyNet backbone with ``reuse_at_test='drop'`` computes what its
-upstream trunk (mmpretrain's ``ResNet``, ``ConvNeXt``...) computes
-with the same weights. :func:`strip_reuse` writes that trunk down: the
-config with the upstream backbone and data preprocessor and no
-``mmmaskreuse`` type or import, and the state dict without the reuse
-branch. Both load in mmpretrain, mmdet or mmseg alone, so the deployed
-model is a standard one and the branch costs nothing at inference.
+upstream trunk (mmpretrain's ``ResNet``, ``ConvNeXt``,
+``EfficientNetV2``...) computes with the same weights. :func:`strip_reuse`
+writes that trunk down: the config with the upstream backbone and data
+preprocessor and no ``mmmaskreuse`` type or import, and the state dict
+without the reuse branch. Both load in mmpretrain, mmdet or mmseg alone,
+so the deployed model is a standard one and the branch costs nothing at
+inference.
 
 The other fusions have no such trunk, and are refused: ``concat`` replaces
 the stem's features with the alignment's output, ``image`` feeds the reuse
@@ -33,6 +34,7 @@ PLAIN_BACKBONES = {
     'MaskViT': 'mmpretrain.VisionTransformer',
     'MaskSwin': 'mmpretrain.SwinTransformer',
     'MaskConvNeXt': 'mmpretrain.ConvNeXt',
+    'MaskEfficientNetV2': 'mmpretrain.EfficientNetV2',
 }
 
 #: constructor arguments of the MaskAnyNet backbones that upstream's lack;

@@ -2,12 +2,13 @@ import copy
 
 import pytest
 import torch
-from mmpretrain.models.backbones import (ResNet, SwinTransformer,
-                                         VisionTransformer)
+from mmpretrain.models.backbones import (EfficientNetV2, ResNet,
+                                         SwinTransformer, VisionTransformer)
 
 from mmmaskreuse.masking import MaskReuse
-from mmmaskreuse.models import (FeatureAlignment, MaskResNet,
-                                MaskResNetCIFAR, MaskSwin, MaskViT)
+from mmmaskreuse.models import (FeatureAlignment, MaskEfficientNetV2,
+                                MaskResNet, MaskResNetCIFAR, MaskSwin,
+                                MaskViT)
 
 
 def num_params(module):
@@ -178,11 +179,15 @@ def test_reuse_ablations_feed_the_branch_zeros_or_another_image():
 def test_bad_arguments_fail_at_build(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MaskResNet(18, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        MaskEfficientNetV2(**kwargs)
 
 
 def test_transformers_refuse_resnet_only_fusions_and_odd_patch_sizes():
     with pytest.raises(ValueError, match="fusion must be one of .*'image'"):
         MaskViT(arch='deit-tiny', img_size=64, fusion='image')
+    with pytest.raises(ValueError, match="fusion must be one of .*'decision'"):
+        MaskEfficientNetV2(fusion='decision')
     with pytest.raises(ValueError, match='patch size 16 x sqrt'):
         MaskViT(arch='deit-tiny', img_size=64, mask_ratio=0.09)
 
@@ -322,3 +327,39 @@ def test_mask_swin_loads_an_old_swin_checkpoint_as_its_twin_does(tmp_path):
                   MaskSwin(init_cfg=init_cfg, freeze_reuse=False, **kwargs)):
         model.init_weights()  # what the det/seg configs do
         assert torch.equal(model.norm3.weight, source.norm3.weight), model
+
+
+def test_mask_efficientnet_v2_reuse_stem_is_the_stem_without_its_stride(
+        tiny_efficientnet_v2):
+    """The H/2 reuse image through the stem's layer at stride 1 meets the
+    stem's H/2 map; a plain EfficientNetV2 checkpoint fills the reuse stem
+    with its stem; ``frozen_stages=1`` freezes the reuse branch too, and
+    refuses a plain checkpoint for a fusion it would freeze at its init."""
+    torch.manual_seed(0)
+    model = MaskEfficientNetV2(arch='tiny')
+    assert model.reuse_stem.conv.stride == (1, 1)
+    assert model.layers[0].conv.stride == (2, 2)
+    # the alignment replaces activated stem features: conv-BN-Swish x 3
+    alignment = model.reuse_fusion.alignment.layers
+    assert all(type(layer.activate).__name__ == 'Swish'
+               for layer in alignment)
+    assert alignment[-1].bn.eps == model.layers[0].bn.eps == 1e-3
+    model.train()
+    out = model(masked_pair(torch.randn(2, 3, 32, 32)))[-1]
+    assert out.shape == (2, 64, 4, 4)
+    (out * torch.randn_like(out)).sum().backward()
+    assert model.reuse_stem.conv.weight.grad.abs().sum() > 0
+    plain = EfficientNetV2(arch='tiny')
+    result = model.load_state_dict(plain.state_dict(), strict=False)
+    assert all(k.startswith('reuse_fusion.') for k in result.missing_keys)
+    for name, value in plain.layers[0].state_dict().items():
+        assert torch.equal(model.reuse_stem.state_dict()[name], value), name
+    frozen = MaskEfficientNetV2(arch='tiny', frozen_stages=1, fusion='add')
+    assert not any(p.requires_grad for p in frozen.reuse_stem.parameters())
+    frozen.load_state_dict(plain.state_dict(), strict=False)
+    frozen.train()
+    assert not frozen.reuse_stem.bn.training
+    assert all(p.requires_grad for p in frozen.layers[1].parameters())
+    with pytest.raises(ValueError, match='no weights for reuse_fusion'):
+        MaskEfficientNetV2(arch='tiny', frozen_stages=1).load_state_dict(
+            plain.state_dict(), strict=False)

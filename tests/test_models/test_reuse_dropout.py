@@ -2,10 +2,12 @@
 features goes through the plain upstream backbone, bit for bit."""
 import pytest
 import torch
-from mmpretrain.models.backbones import ConvNeXt, ResNet, VisionTransformer
+from mmpretrain.models.backbones import (ConvNeXt, EfficientNetV2, ResNet,
+                                         VisionTransformer)
 
 from mmmaskreuse.masking import MaskReuse
-from mmmaskreuse.models import MaskConvNeXt, MaskResNet, MaskViT
+from mmmaskreuse.models import (MaskConvNeXt, MaskEfficientNetV2, MaskResNet,
+                                MaskViT)
 from mmmaskreuse.models.backbones.fusion import draw_reuse_keep
 
 TINY_VIT = dict(arch=dict(embed_dims=32, num_layers=2, num_heads=2,
@@ -35,6 +37,11 @@ def pair_and_trunk(kind, fusion, **kwargs):
     elif kind == 'vit':
         model = MaskViT(fusion=fusion, **TINY_VIT, **kwargs)
         trunk = VisionTransformer(**TINY_VIT)
+    elif kind == 'efficientnet':
+        # arch 'tiny': the tiny_efficientnet_v2 fixture
+        model = MaskEfficientNetV2(arch='tiny', fusion=fusion,
+                                   norm_eval=True, **kwargs)
+        trunk = EfficientNetV2(arch='tiny', norm_eval=True)
     else:
         model = MaskConvNeXt(fusion=fusion, **TINY_CONVNEXT, **kwargs)
         trunk = ConvNeXt(**TINY_CONVNEXT)
@@ -48,8 +55,10 @@ def pair_and_trunk(kind, fusion, **kwargs):
 
 @pytest.mark.parametrize('kind,fusion', [('resnet', 'residual'),
                                          ('vit', 'add'),
-                                         ('convnext', 'residual')])
-def test_a_dropped_sample_is_exactly_the_primary_path(kind, fusion):
+                                         ('convnext', 'residual'),
+                                         ('efficientnet', 'add')])
+def test_a_dropped_sample_is_exactly_the_primary_path(kind, fusion,
+                                                      tiny_efficientnet_v2):
     model, trunk = pair_and_trunk(kind, fusion, reuse_drop_prob=0.3)
     model.train()
     trunk.train()
@@ -92,8 +101,9 @@ def test_no_reuse_dropout_outside_training():
     assert not torch.isclose(first, dropped).flatten(1).all(1).any()
 
 
-@pytest.mark.parametrize('kind', ['resnet', 'vit', 'convnext'])
-def test_reuse_at_test_drop_is_the_upstream_backbone(kind):
+@pytest.mark.parametrize('kind', ['resnet', 'vit', 'convnext', 'efficientnet'])
+def test_reuse_at_test_drop_is_the_upstream_backbone(kind,
+                                                     tiny_efficientnet_v2):
     """``'drop'`` is the trunk exactly and never runs the reuse modules;
     ``'off'`` (zero reuse features through the alignment) is not, for
     ``residual`` once the alignment learned."""
@@ -136,25 +146,33 @@ def test_reuse_dropout_arguments_fail_at_build(kwargs, match):
             MaskViT(**TINY_VIT, **kwargs)
         with pytest.raises(ValueError, match=match):
             MaskConvNeXt(**TINY_CONVNEXT, **kwargs)
+        with pytest.raises(ValueError, match=match):
+            MaskEfficientNetV2(arch='b0', **kwargs)
 
 
-def test_untrained_convnext_fusions_are_the_upstream_convnext():
+@pytest.mark.parametrize('upstream,ours,kwargs', [
+    (ConvNeXt, MaskConvNeXt, dict(TINY_CONVNEXT, out_indices=(0, 1, 2, 3))),
+    (EfficientNetV2, MaskEfficientNetV2, dict(arch='tiny',
+                                              out_indices=(0, 1, 2, 3, 4))),
+])
+def test_untrained_stem_fusions_are_the_upstream_backbone(
+        upstream, ours, kwargs, tiny_efficientnet_v2):
     """With masking off (a plain image) and the branch off (``add``) or
     untrained (``residual``: its last norm starts at zero), MaskConvNeXt
-    is mmpretrain's ConvNeXt from the same weights; a ConvNeXt checkpoint
-    loads into its primary path."""
+    and MaskEfficientNetV2 are mmpretrain's ConvNeXt and EfficientNetV2
+    from the same weights; an upstream checkpoint loads into the primary
+    path."""
     torch.manual_seed(0)
-    trunk = ConvNeXt(**TINY_CONVNEXT, out_indices=(0, 1, 2, 3))
+    trunk = upstream(**kwargs)
     trunk.eval()  # upstream's train() returns None
     images = torch.randn(2, 3, 32, 32)
     for fusion, reuse_at_test in (('add', 'off'), ('residual', 'downsample')):
-        model = MaskConvNeXt(**TINY_CONVNEXT, out_indices=(0, 1, 2, 3),
-                             fusion=fusion, reuse_at_test=reuse_at_test)
+        model = ours(**kwargs, fusion=fusion, reuse_at_test=reuse_at_test)
         model.init_weights()
         result = model.load_state_dict(trunk.state_dict(), strict=False)
         assert result.unexpected_keys == []
         assert all(k.startswith('reuse_') for k in result.missing_keys)
         model.eval()
         with torch.no_grad():
-            for ours, theirs in zip(model(images), trunk(images)):
-                assert torch.equal(ours, theirs)
+            for ours_out, theirs in zip(model(images), trunk(images)):
+                assert torch.equal(ours_out, theirs)

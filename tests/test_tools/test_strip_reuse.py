@@ -139,6 +139,38 @@ def test_plain_model_without_mmmaskreuse_is_the_dropped_branch(
         assert not torch.allclose(plain, with_branch)  # the branch counted
 
 
+def test_efficientnet_v2_strips_to_mmpretrains_efficientnet_v2(
+        tiny_efficientnet_v2):
+    """The toy MaskEfficientNetV2 classifier (shrunk to the tiny arch,
+    residual fusion trained-looking) stripped: mmpretrain's
+    EfficientNetV2 in the plain config, whose model loads the stripped
+    weights strictly and computes the dropped branch's logits."""
+    from mmmaskreuse.engine import build_model, load_config
+    from mmmaskreuse.models import strip_reuse
+    cfg = load_config(
+        config('maskanynet/toy/efficientnetv2-b0_toy_cls.py'),
+        {'model.backbone.fusion': 'residual',
+         'model.backbone.reuse_drop_prob': 0.5,
+         'model.backbone.arch': tiny_efficientnet_v2,
+         'model.head.in_channels': 64})
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    torch.nn.init.normal_(
+        model.backbone.reuse_fusion.alignment.layers[-1].norm.weight)
+    plain_cfg, checkpoint = strip_reuse(cfg, model.state_dict())
+    assert plain_cfg.model.backbone.type == 'mmpretrain.EfficientNetV2'
+    assert 'mmmaskreuse' not in plain_cfg.pretty_text
+    plain = build_model(plain_cfg).eval()
+    plain.load_state_dict(checkpoint['state_dict'], strict=True)
+    inputs = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        with_branch = model(inputs, mode='tensor')
+        model.backbone.reuse_at_test = 'drop'
+        assert torch.equal(plain(inputs, mode='tensor'),
+                           model(inputs, mode='tensor'))
+        assert not torch.allclose(plain(inputs, mode='tensor'), with_branch)
+
+
 @pytest.mark.parametrize('fusion,reason', [
     ('concat', 'Feature Alignment Module replaces the stem features'),
     ('image', '3 more input channels'),

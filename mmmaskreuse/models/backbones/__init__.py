@@ -1,5 +1,6 @@
 from .fusion import FeatureAlignment, ReuseFusion
 from .mask_convnext import MaskConvNeXt
+from .mask_efficientnet_v2 import MaskEfficientNetV2
 from .mask_resnet import MaskResNet, MaskResNetCIFAR, MaskResNetV1c
 from .mask_swin import MaskSwin
 from .mask_vit import MaskViT
@@ -9,6 +10,7 @@ from .multishot_simmim_swin import MultiShotSimMIMSwin
 
 __all__ = [
     'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
-    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MaskConvNeXt', 'MultiShotMAEViT',
-    'MultiShotSimMIMSwin', 'MultiShotSparseConvNeXt', 'MaskedGRN'
+    'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MaskConvNeXt',
+    'MaskEfficientNetV2', 'MultiShotMAEViT', 'MultiShotSimMIMSwin',
+    'MultiShotSparseConvNeXt', 'MaskedGRN'
 ]

@@ -149,13 +149,9 @@ class MaskResNet(MaskAnyNetMixin, ResNet):
         # Runs before the children load, so they see the renamed keys.
         if self.deep_stem:
             _rename_mmcv_deep_stem(state_dict, prefix + 'stem.')
-        if self.fusion in FEATURE_FUSIONS and not any(
-                key.startswith(prefix + 'reuse_stem.') for key in state_dict):
-            for key in list(state_dict):
-                for stem, reuse in self._stem_keys().items():
-                    if key.startswith(prefix + stem):
-                        name = prefix + reuse + key[len(prefix + stem):]
-                        state_dict[name] = state_dict[key]
+        if self.fusion in FEATURE_FUSIONS:
+            self._init_reuse_stem_from_stem(state_dict, prefix,
+                                            self._stem_keys())
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(

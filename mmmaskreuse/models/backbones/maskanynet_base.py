@@ -10,7 +10,7 @@ with one stride-2 step fewer, so both feature maps have the same size. The
 two are fused and the rest of the upstream backbone runs unchanged: each
 backbone runs its upstream ``forward`` and fuses through a forward hook on
 the module after which the fusion happens (ResNet's max-pool, the patch
-embedding of ViT and Swin).
+embedding of ViT and Swin, the stem of ConvNeXt and EfficientNetV2).
 
 ``fusion`` picks where (the paper's ablation):
 
@@ -300,6 +300,21 @@ class MaskAnyNetMixin:
                 'model.backbone.init_cfg.checkpoint at your checkpoint')
         super().init_weights()
 
+    def _init_reuse_stem_from_stem(self, state_dict: dict, prefix: str,
+                                   stem_keys: dict) -> None:
+        """A checkpoint without a reuse stem (a plain upstream backbone's)
+        loads its stem's weights into the reuse stem too, where the two
+        have the same shapes: ``stem_keys`` maps each name prefix in the
+        stem to the reuse stem's (``{'conv1.': 'reuse_stem.conv.'}``).
+        Called before the modules load, so they see the copied keys."""
+        if any(key.startswith(prefix + 'reuse_stem.') for key in state_dict):
+            return
+        for key in list(state_dict):
+            for stem, reuse in stem_keys.items():
+                if key.startswith(prefix + stem):
+                    state_dict[prefix + reuse +
+                               key[len(prefix + stem):]] = state_dict[key]
+
     #: the stem's parameter name, as upstream's ``get_layer_depth`` knows it
     stem_name = 'patch_embed'
 
@@ -312,8 +327,9 @@ class MaskAnyNetMixin:
 
     def _fuse_reuse_features(self, module, args, output):
         """Forward hook of the module that ends the stem, for backbones with
-        a ``reuse_stem``: the stem's output ``[B, C, H/4, W/4]`` with the
-        reuse features fused in (once per ``forward``)."""
+        a ``reuse_stem``: the stem's output ``[B, C, h, w]`` (H/4 for
+        ResNet and ConvNeXt, H/2 for EfficientNetV2) with the reuse
+        features fused in (once per ``forward``)."""
         fusing, reuse, keep = self._take_reuse()
         if not fusing:
             return None
@@ -322,12 +338,13 @@ class MaskAnyNetMixin:
 
 
 class StemReuseMixin(MaskAnyNetMixin):
-    """Feature-level fusion right after a patchify stem (MaskViT, MaskSwin,
-    MaskConvNeXt): the reuse arguments, checked; the upstream constructor;
-    then :meth:`_build_reuse_branch`, which builds the reuse modules and
-    hooks the fusion onto the stem. The fused features are signed (token
-    embeddings, a LayerNorm's output): the alignment has no activation
-    after its last layer unless ``alignment_cfg`` says otherwise.
+    """Feature-level fusion right after the stem (MaskViT, MaskSwin,
+    MaskConvNeXt, MaskEfficientNetV2): the reuse arguments, checked; the
+    upstream constructor; then :meth:`_build_reuse_branch`, which builds
+    the reuse modules and hooks the fusion onto the stem. The fused
+    features are signed (token embeddings, a LayerNorm's output): the
+    alignment has no activation after its last layer unless
+    ``alignment_cfg`` or :meth:`_alignment_defaults` say otherwise.
 
     ``first_frozen_stage``: the ``frozen_stages`` value from which the
     backbone freezes its stem, and with it the reuse branch.
@@ -346,9 +363,15 @@ class StemReuseMixin(MaskAnyNetMixin):
         self._check_reuse_args(fusion, FEATURE_FUSIONS, mask_ratio,
                                reuse_at_test, freeze_reuse, reuse_drop_prob)
         super().__init__(*args, **kwargs)
-        self._build_reuse_branch(dict(dict(last_act=False), **alignment_cfg))
+        self._build_reuse_branch(
+            dict(self._alignment_defaults(), **alignment_cfg))
         self._track_fresh_norms()
         self._freeze_stages()
+
+    def _alignment_defaults(self) -> dict:
+        """The ``alignment_cfg`` keys a user does not set: no activation
+        after the last layer, as the fused features are signed."""
+        return dict(last_act=False)
 
     def _build_reuse_branch(self, alignment_cfg: dict) -> None:
         raise NotImplementedError
