@@ -2,7 +2,6 @@
 
 Every config also builds its model in tests/test_configs.py.
 """
-import functools
 import glob
 import os.path as osp
 import re
@@ -158,14 +157,8 @@ def transfer_name(task, shots):
     return f'vit-{TRANSFER_RECIPES[task][0]}16_L{shots}_{task}.py'
 
 
-@functools.lru_cache(maxsize=None)
 def transfer_config(task, shots):
-    """Each recipe loaded once (read only): the 20 recipes share their
-    upstream bases, and loading costs about a second each."""
     return read_recipe(osp.join(TRANSFER, transfer_name(task, shots)))
-
-
-pretrain_checkpoint = functools.lru_cache(maxsize=None)(last_checkpoint)
 
 
 def test_every_transfer_recipe_has_its_mae_twin():
@@ -186,7 +179,7 @@ def test_transfer_twins_differ_only_in_the_pretrain_they_start_from(task):
     assert {key for key in a.keys() | b.keys()
             if a.get(key) != b.get(key)} == {INIT_CHECKPOINT}
     for cfg, shots in ((cmae, '0-10'), (mae, '0')):
-        assert cfg.model.backbone.init_cfg.checkpoint == pretrain_checkpoint(
+        assert cfg.model.backbone.init_cfg.checkpoint == last_checkpoint(
             f'conditional_mae/vit-{arch}16_L{shots}_{data}_pretrain.py')
 
 

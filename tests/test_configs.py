@@ -79,7 +79,7 @@ _BUILT_MODELS = {}
 
 @pytest.mark.parametrize('name', BUILT)
 def test_config_builds_its_model(name):
-    cfg = read_recipe(osp.join(REPO, 'configs', name))
+    cfg = read_recipe(name)
     built_from = repr((cfg.model, cfg.get('data_preprocessor')))
     if built_from in _BUILT_MODELS:
         pytest.skip(f'the same model as {_BUILT_MODELS[built_from]}, built '
@@ -113,7 +113,7 @@ def last_checkpoint(recipe):
     work dir and the recipe's last epoch."""
     cfg = Config()
     set_work_dir(cfg, None, osp.join(REPO, 'configs', recipe))
-    epochs = read_recipe(osp.join(REPO, 'configs', recipe)).train_cfg
+    epochs = read_recipe(recipe).train_cfg
     return osp.join(osp.normpath(cfg.work_dir),
                     f'epoch_{epochs.max_epochs}.pth')
 
@@ -125,8 +125,8 @@ def test_maskanynet_config_is_its_twin_plus_the_method(name):
     writes."""
     twin = name.replace('maskanynet', 'baselines', 1)
     assert osp.isfile(osp.join(REPO, 'configs', twin)), f'{twin} is missing'
-    ours = flatten(read_recipe(osp.join(REPO, 'configs', name)).to_dict())
-    theirs = flatten(read_recipe(osp.join(REPO, 'configs', twin)).to_dict())
+    ours = flatten(read_recipe(name).to_dict())
+    theirs = flatten(read_recipe(twin).to_dict())
     if name in STARTS_FROM:
         assert ours.pop(INIT_CHECKPOINT) == last_checkpoint(STARTS_FROM[name])
         assert theirs.pop(INIT_CHECKPOINT) == last_checkpoint(
@@ -151,7 +151,7 @@ def test_classification_recipes_follow_the_authors_protocol(name):
     """20 % of the samples masked; the others' reuse branch sees the
     pipeline's AutoAugment copy, made after PackInputs, in the colour order
     of the images (CIFAR's arrays are RGB, loaded files BGR)."""
-    cfg = read_recipe(osp.join(REPO, 'configs', name))
+    cfg = read_recipe(name)
     assert cfg.data_preprocessor.prob == 0.2
     assert cfg.data_preprocessor.reuse_view == 'augmented'
     pipeline = cfg.train_dataloader.dataset.pipeline
@@ -165,8 +165,8 @@ def test_detection_starts_from_the_checkpoint_its_recipe_writes(
         name, recipe):
     """The default work_dir of tools/train.py and the last epoch; the
     recipe of the same depth, and ours freezes its reuse branch."""
-    backbone = read_recipe(osp.join(REPO, 'configs', name)).model.backbone
-    classifier = read_recipe(osp.join(REPO, 'configs', recipe))
+    backbone = read_recipe(name).model.backbone
+    classifier = read_recipe(recipe)
     assert backbone.init_cfg == dict(type='Pretrained',
                                      checkpoint=last_checkpoint(recipe),
                                      prefix='backbone.')
@@ -191,7 +191,7 @@ def test_a_detector_names_the_checkpoint_it_lacks(name, monkeypatch,
     """Before the ImageNet recipe has run, building the detector stops,
     naming the checkpoint it would start from."""
     monkeypatch.chdir(tmp_path)  # no work_dirs/ here
-    cfg = read_recipe(osp.join(REPO, 'configs', name))
+    cfg = read_recipe(name)
     with pytest.raises(FileNotFoundError) as error:
         build_model(cfg, init_weights=True)
     assert last_checkpoint(STARTS_FROM[name]) in str(error.value)

@@ -62,8 +62,3 @@ class MaskConvNeXt(StemReuseMixin, ConvNeXt):
                                         alignment_cfg)
         self.downsample_layers[0].register_forward_hook(
             self._fuse_reuse_features)
-
-    def _freeze_stages(self) -> None:
-        super()._freeze_stages()
-        if self._reuse_is_frozen():
-            self._freeze_reuse(*self.reuse_modules)

@@ -75,11 +75,6 @@ class MaskEfficientNetV2(StemReuseMixin, EfficientNetV2):
                                         alignment_cfg)
         stem.register_forward_hook(self._fuse_reuse_features)
 
-    def _freeze_stages(self) -> None:
-        super()._freeze_stages()
-        if self._reuse_is_frozen():
-            self._freeze_reuse(*self.reuse_modules)
-
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         self._init_reuse_stem_from_stem(state_dict, prefix,
                                         {'layers.0.': 'reuse_stem.'})

@@ -131,11 +131,6 @@ class MaskResNet(MaskAnyNetMixin, ResNet):
     def _reuse_is_frozen(self) -> bool:
         return self.frozen_stages >= 0
 
-    def _freeze_stages(self) -> None:
-        super()._freeze_stages()
-        if self._reuse_is_frozen():
-            self._freeze_reuse(*self.reuse_modules)
-
     def _stem_keys(self) -> dict:
         """``{name in the stem: name in the reuse stem}`` of the weights."""
         if self.deep_stem:

@@ -182,6 +182,12 @@ class MaskAnyNetMixin:
         """Whether ``frozen_stages`` reaches the reuse branch."""
         raise NotImplementedError
 
+    def _freeze_stages(self) -> None:
+        """Upstream's freezing, then the reuse branch with the stem."""
+        super()._freeze_stages()
+        if self._reuse_is_frozen():
+            self._freeze_reuse(*self.reuse_modules)
+
     def _track_fresh_norms(self) -> None:
         """Every BatchNorm of the reuse modules starts as one that no
         checkpoint trained; loading a checkpoint that holds its statistics
@@ -402,9 +408,10 @@ class TokenReuseMixin(StemReuseMixin):
         self.patch_embed.register_forward_hook(self._fuse_reuse_tokens)
 
     def _freeze_stages(self) -> None:
+        # upstream ViT's and Swin's freeze their position embedding whatever
+        # frozen_stages is (their constructors call it only above 0)
         if self._reuse_is_frozen():
             super()._freeze_stages()
-            self._freeze_reuse(*self.reuse_modules)
 
     def _fuse_reuse_tokens(self, patch_embed, args, output):
         """Forward hook of ``patch_embed``: its ``(tokens, grid)`` with the
