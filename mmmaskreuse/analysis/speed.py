@@ -12,7 +12,10 @@ MaskAnyNet's masking is timed with the model it feeds.
 Peak memory is measured for each model alone, in a fresh process, from
 before the model is built to the end of its steps (parameters, gradients,
 optimizer state and activations): ``torch.cuda.max_memory_allocated`` on
-CUDA, the growth of the peak resident set size (``VmHWM``) on the CPU.
+CUDA, the growth of the peak resident set size (``VmHWM``) on the CPU, less
+the growth of its file-backed part (``RssFile``: pages of torch's shared
+libraries faulted in as kernels first run, some 40 MiB whose size depends
+on the page cache, not on the model).
 The fresh processes are forked from a forkserver that has imported torch
 and the OpenMMLab libraries once: a spawned process would import them
 again for every measurement (8 to 10 s on a 2-core CPU), and a process
@@ -20,7 +23,6 @@ forked from the caller would start with the caller's memory. The
 forkserver never touches CUDA, so its children may.
 """
 import multiprocessing
-import resource
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -251,20 +253,21 @@ def time_alternating(steps: Sequence[Callable[[], None]],
     return times
 
 
-def _resident_bytes() -> int:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
-
-
-def _peak_resident_bytes() -> int:
-    """Peak resident set of this process (``VmHWM``). Unlike
+def _memory_status() -> Dict[str, int]:
+    """Bytes of this process's ``VmRSS``, ``VmHWM`` and ``RssFile``. Unlike
     ``ru_maxrss``, which Linux carries over from the parent through fork
-    and exec, it starts afresh with each new process."""
+    and exec, ``VmHWM`` starts afresh with each new process."""
+    wanted = ('VmRSS', 'VmHWM', 'RssFile')
+    status = {}
     with open('/proc/self/status') as f:
         for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError('no VmHWM in /proc/self/status')
+            key, _, value = line.partition(':')
+            if key in wanted:
+                status[key] = int(value.split()[0]) * 1024
+    missing = [key for key in wanted if key not in status]
+    if missing:
+        raise RuntimeError(f'no {missing} in /proc/self/status')
+    return status
 
 
 def _peak_memory_worker(config: str, cfg_options: Optional[dict], mode: str,
@@ -275,7 +278,7 @@ def _peak_memory_worker(config: str, cfg_options: Optional[dict], mode: str,
     from mmmaskreuse.models import check_masked_pairing
     device = torch.device(device)
     cfg = load_config(config, cfg_options)
-    base = _resident_bytes()
+    base = _memory_status()
     model = build_model(cfg)
     # a mispaired config fails here as in train.py, not in its first step
     check_masked_pairing(model)
@@ -287,7 +290,12 @@ def _peak_memory_worker(config: str, cfg_options: Optional[dict], mode: str,
     _synchronize(device)
     if device.type == 'cuda':
         return torch.cuda.max_memory_allocated(device)
-    return _peak_resident_bytes() - base
+    end = _memory_status()
+    # file pages faulted in after the peak are subtracted too; the first
+    # step faults in the code the later ones run, so with steps >= 2 a
+    # peak in a later step is not understated
+    return (end['VmHWM'] - base['VmRSS']) - (end['RssFile'] -
+                                             base['RssFile'])
 
 
 def _fresh_processes() -> multiprocessing.context.BaseContext:
