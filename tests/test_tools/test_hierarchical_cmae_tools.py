@@ -21,7 +21,7 @@ CHAINS = {
               'missing keys in source state_dict: norm3.weight, norm3.bias'),
 }
 # the path, not the result: one iteration of 4 of the toy images, no
-# loader processes (the toy configs train 5 and 6 epochs: the slow tier)
+# loader processes (the toy configs train 5 and 6 or 10 epochs: the slow tier)
 SHORT = ['train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=4',
          'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
          'train_dataloader.persistent_workers=False',
@@ -116,7 +116,7 @@ def test_show_reconstruction_draws_each_shots_cells(toy_root, chain):
 @pytest.fixture(scope='module', params=sorted(CHAINS))
 def documented_chain(request, toy_root):
     """A toy chain as the docs run it: the pretrain (5 epochs), then the
-    fine-tune (6 epochs) from its checkpoint, then test.py; returns the
+    fine-tune (6 or 10 epochs) from its checkpoint, then test.py; returns the
     pretraining's log and the test's output."""
     pretrain, finetune = CHAINS[request.param][:2]
     work_dir = toy_root / 'work_dirs' / f'{request.param}_documented'
