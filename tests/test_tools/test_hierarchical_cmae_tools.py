@@ -21,7 +21,8 @@ CHAINS = {
               'missing keys in source state_dict: norm3.weight, norm3.bias'),
 }
 # the path, not the result: one iteration of 4 of the toy images, no
-# loader processes (the toy configs train 5 and 6 or 10 epochs: the slow tier)
+# loader processes (the toy configs pretrain 5 epochs and fine-tune 6 or
+# 10: the slow tier)
 SHORT = ['train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=4',
          'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
          'train_dataloader.persistent_workers=False',
