@@ -6,6 +6,9 @@
 #
 # PYTEST_ARGS adds pytest flags, e.g. PYTEST_ARGS=--cov=mmmaskreuse;
 # DEMO_CFG_OPTIONS shortens the demo, e.g. "train_cfg.max_epochs=1".
+# TEST_MIN_FREE_GB: the free disk, in GiB, that `make test` asks for where
+# pytest keeps its temporary folders before it starts (what the fast tier
+# writes at its peak, with a margin; 0 turns the check off).
 #
 # Data and work_dirs are written under the folder make runs in, so
 # `make -f path/to/Makefile demo` works from anywhere.
@@ -16,6 +19,7 @@ VENV ?= $(ROOT)/.venv
 PY := $(VENV)/bin/python
 DEMO_CONFIG := $(ROOT)/configs/maskanynet/toy/resnet18_toy_cls.py
 DEMO_DIR ?= work_dirs/demo
+TEST_MIN_FREE_GB ?= 6
 
 .PHONY: install demo test test-slow toy-data
 
@@ -36,6 +40,7 @@ demo: toy-data
 
 test: install
 	cd $(ROOT) && $(PY) -m pytest tests -m 'not slow' --durations=10 \
+		--min-free-gb $(TEST_MIN_FREE_GB) \
 		$(PYTEST_ARGS)
 
 test-slow: install

@@ -5,7 +5,11 @@ Two tiers (README, "Tests"): ``make test`` runs every test not marked
 ``make test-slow`` runs the ``@pytest.mark.slow`` checks that a model
 learns. A fast-tier test whose setup or body runs longer than
 ``MMMASKREUSE_FAST_TEST_LIMIT`` seconds (default 60) fails, so the fast
-tier keeps its budget as features are added.
+tier keeps its budget as features are added. ``--min-free-gb N`` (which
+``make test`` passes) refuses to start a session with less than N GiB free
+where pytest keeps its temporary folders: the tier writes gigabytes of toy
+checkpoints, and a disk that fills midway fails unrelated tests with
+errors that do not say why.
 """
 import copy
 import functools
@@ -16,10 +20,12 @@ import os.path as osp
 import re
 import resource
 import runpy
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -30,6 +36,27 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FAST_TEST_LIMIT = float(os.environ.get('MMMASKREUSE_FAST_TEST_LIMIT', 60))
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        '--min-free-gb', type=float, default=0.0, metavar='N',
+        help='refuse to start with less than N GiB free in the folder '
+        'that holds pytest\'s temporary folders (default 0: no check)')
+
+
+def pytest_sessionstart(session):
+    need = session.config.getoption('min_free_gb')
+    where = session.config.option.basetemp or tempfile.gettempdir()
+    while not osp.isdir(where):  # a --basetemp pytest has yet to make
+        where = osp.dirname(osp.abspath(where))
+    free = shutil.disk_usage(where).free / 2**30
+    if free < need:
+        pytest.exit(
+            f'only {free:.1f} GiB free under {where}; this run writes up to '
+            f'{need:g} GiB of checkpoints and work dirs there (--min-free-gb).'
+            ' Free space, or point --basetemp (or TMPDIR) at a larger disk.',
+            returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.hookimpl(hookwrapper=True)
