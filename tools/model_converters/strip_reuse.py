@@ -26,8 +26,9 @@ import argparse
 import os
 import os.path as osp
 
-import torch
 from mmengine.config import DictAction
+from mmengine.fileio import put_text
+from mmengine.runner import save_checkpoint
 
 from mmmaskreuse.engine import load_config
 from mmmaskreuse.engine.checkpoint import load_from_local
@@ -78,8 +79,10 @@ def main():
               'trained as; expect lower accuracy than with the branch')
     for path in (args.out, args.out_config):
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    torch.save(checkpoint, args.out)
-    plain_cfg.dump(args.out_config)
+    # mmengine's local backend, which mmmaskreuse makes atomic: a kill or a
+    # full disk leaves the old file or none, never a truncated one
+    save_checkpoint(checkpoint, args.out)
+    put_text(plain_cfg.pretty_text, args.out_config)
     n = sum(v.numel() for v in checkpoint['state_dict'].values())
     print(f'plain checkpoint: {args.out} ({n / 1e6:.2f} M weights); '
           f'config: {args.out_config}')
