@@ -26,8 +26,12 @@ TEST_MIN_FREE_GB ?= 6
 install:
 	VENV=$(VENV) bash $(ROOT)/tools/misc/install.sh
 
-toy-data: install
+toy-data: data/toy/toy_data.json
+
+# written again only when the generator is newer than the data's manifest
+data/toy/toy_data.json: $(ROOT)/mmmaskreuse/datasets/toy_data.py | install
 	$(PY) $(ROOT)/tools/misc/make_toy_data.py --out data/toy
+	touch $@
 
 demo: toy-data
 	$(PY) $(ROOT)/tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR) \

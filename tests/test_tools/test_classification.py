@@ -4,11 +4,12 @@ import os.path as osp
 import pickle
 import re
 import shutil
+import subprocess
 
 import pytest
 import torch
 
-from tests.conftest import (config, last_metric, predict_in_process,
+from tests.conftest import (REPO, config, last_metric, predict_in_process,
                             run_make_demo, run_tool, run_tool_here,
                             serve_over_http)
 
@@ -26,6 +27,26 @@ def test_make_demo_trains_then_tests_with_the_checkpoint(trained_classifier):
     assert shown, log[-3000:]
     assert float(shown.group(1)) == last_metric(
         log.split('test.py', 1)[0], 'accuracy/top1')
+
+
+def test_make_toy_data_writes_the_data_once(tmp_path):
+    """``make demo``'s first step in an empty folder writes every toy set;
+    run again, it sees the manifest newer than the generator and skips."""
+    def make_toy_data():
+        return subprocess.run(
+            ['make', '-f', osp.join(REPO, 'Makefile'), 'toy-data'],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, timeout=300)
+
+    first = make_toy_data()
+    assert first.returncode == 0, first.stdout
+    assert 'toy data in data/toy: {"cls": {"train": 2000' in first.stdout
+    toy = tmp_path / 'data' / 'toy'
+    assert len(list((toy / 'cls' / 'train').rglob('*.jpg'))) == 2000
+    assert (toy / 'coco' / 'annotations' / 'instances_val2017.json').is_file()
+    second = make_toy_data()
+    assert second.returncode == 0, second.stdout
+    assert 'make_toy_data.py' not in second.stdout
 
 
 def test_test_py_out_and_show_dir_hold_the_checkpoint_predictions(

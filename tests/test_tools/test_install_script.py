@@ -19,6 +19,7 @@ from tests.conftest import REPO
 
 INSTALL = os.path.join(REPO, 'tools', 'misc', 'install.sh')
 PYTAG = f'cp{sys.version_info[0]}{sys.version_info[1]}'
+PYTHON = f'python{sys.version_info[0]}.{sys.version_info[1]}'
 WHEEL_NAME = f'mmcv-2.1.0-{PYTAG}-{PYTAG}-linux_x86_64.whl'
 WAITING = 'waiting for another install using the wheel cache'
 
@@ -67,14 +68,18 @@ if [ -n "$out" ]; then
     mkdir -p "$out" && cp {q(str(valid))} "$out/{WHEEL_NAME}"
 fi
 ''')
+    checks = tmp_path / 'import_checks.log'
     write_executable(root / 'bin' / 'python', f'''#!/bin/bash
 if [ "$1" = - ]; then
     cat > /dev/null
+    echo checked >> {q(str(checks))}
     echo 'mmmaskreuse (stand-in) ready'
     exit 0
 fi
 exec {q(sys.executable)} "$@"
 ''')
+    site = root / 'lib' / PYTHON / 'site-packages'
+    (site / 'torch-2.13.0.dist-info').mkdir(parents=True)
     cache = tmp_path / 'wheel cache'
     env = dict(os.environ, VENV=str(root), MMMASKREUSE_CACHE=str(cache))
 
@@ -88,8 +93,12 @@ exec {q(sys.executable)} "$@"
             return []
         return [line.split('\t')[:-1] for line in log.read_text().splitlines()]
 
+    def import_checks():
+        return len(checks.read_text().split()) if checks.exists() else 0
+
     return SimpleNamespace(
         root=root, pip=str(root / 'bin' / 'pip'), cache=cache, log=log,
+        site=site, import_checks=import_checks,
         wheels=cache / 'wheels' / wheels_folder(), valid=valid.read_bytes(),
         env=env, run=run, calls=calls)
 
@@ -207,3 +216,33 @@ def test_install_waits_for_the_wheel_cache_lock(venv, tmp_path):
     assert calls.index(install) > calls.index(['released'])
     assert os.listdir(venv.wheels) == [WHEEL_NAME]
     assert wheel.read_bytes() == venv.valid
+
+
+def test_a_second_install_checks_imports_only_when_packages_changed(venv):
+    """The stamp and the same installed packages as at the last passing
+    import check: nothing runs. A package installed, upgraded or removed
+    since: the import check runs again (and pip does not)."""
+    assert venv.run().returncode == 0
+    installs = len(venv.calls())
+    assert venv.import_checks() == 1
+
+    again = venv.run()
+    assert again.returncode == 0, again.stdout
+    assert 'is set up (no package changed since its import check)' in \
+        again.stdout
+    assert venv.import_checks() == 1
+    assert len(venv.calls()) == installs
+
+    (venv.site / 'numpy-2.0.0.dist-info').mkdir()  # a package added
+    changed = venv.run()
+    assert changed.returncode == 0, changed.stdout
+    assert 'is set up' not in changed.stdout
+    assert venv.import_checks() == 2
+    assert len(venv.calls()) == installs
+    assert 'is set up' in venv.run().stdout  # checked: quick again
+    assert venv.import_checks() == 2
+
+    (venv.site / 'numpy-2.0.0.dist-info').rmdir()  # and removed
+    assert 'is set up' not in venv.run().stdout
+    assert venv.import_checks() == 3
+    assert len(venv.calls()) == installs

@@ -9,7 +9,9 @@
 #
 # mmcv 2.1.0 has no wheel for torch 2.13, so it is compiled once with its ops
 # (~9 min on 2 cores) and the wheel is cached, keyed by python/torch/mmcv.
-# A second run on a set-up machine only checks the stamp and the imports.
+# A second run on a set-up machine checks the stamp and the imports; a run
+# that finds the same installed packages as the last passing check (names,
+# versions, install times, the interpreter) skips the 8-s import check too.
 # Installs sharing the cache take turns on it (a lock file in it), and a
 # cached wheel that is not a complete zip is built again, not installed.
 set -euo pipefail
@@ -27,6 +29,7 @@ STACK="torch===$TORCH torchvision==$TORCHVISION mmcv==$MMCV mmengine==0.10.7 \
 mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 grad-cam==1.5.7 ftfy regex \
 pytest pytest-cov"
 STAMP="$VENV/.mmmaskreuse-stack"
+CHECKED="$VENV/.mmmaskreuse-checked"  # installed_packages at the last check
 # an array, so that a VENV path with a space stays one word
 PIP=("$VENV/bin/pip" --disable-pip-version-check)
 
@@ -45,9 +48,24 @@ wheel_ok() {  # a complete zip whose every member reads back with its CRC
 sys.exit(zipfile.ZipFile(sys.argv[1]).testzip() is not None)' "$1" 2>/dev/null
 }
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STACK" ] && check_imports 2>/dev/null; then
-    exit 0
+installed_packages() {  # the interpreter, and each distribution's folder
+    readlink -f "$VENV/bin/python"  # and install time: pip rewrites both
+    stat -c '%n %Y' "$VENV"/lib/python*/site-packages/*.dist-info \
+        2>/dev/null || true
+}
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STACK" ]; then
+    if [ -f "$CHECKED" ] && [ "$(cat "$CHECKED")" = "$(installed_packages)" ]; then
+        echo "mmmaskreuse: $VENV is set up (no package changed since its" \
+            "import check)"
+        exit 0
+    fi
+    if check_imports 2>/dev/null; then
+        installed_packages > "$CHECKED"
+        exit 0
+    fi
 fi
+rm -f "$CHECKED"
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "${PIP[@]}" install -q "torch===$TORCH" "torchvision==$TORCHVISION"
@@ -115,3 +133,4 @@ fi
 "${PIP[@]}" install -q --no-deps -e .
 check_imports
 echo "$STACK" > "$STAMP"
+installed_packages > "$CHECKED"
