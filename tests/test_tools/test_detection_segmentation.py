@@ -92,12 +92,18 @@ def maskanynet_detector(toy_root, tmp_path_factory):
     """The toy MaskAnyNet Mask R-CNN trained by dist_train.sh on 2 CPU
     processes: 8 images, 2 per process and iteration. A test-only hook
     records a digest of each rank's masks per iteration in the work
-    dir."""
+    dir. ``config``: the toy config keeping 20 detections an image
+    instead of 100 (what an untrained Mask R-CNN finds: pasting their masks
+    was most of the validation's time), which dist_test.sh reads too."""
     hooks = tmp_path_factory.mktemp('mask_digests')
     (hooks / 'mask_digests.py').write_text(MASK_DIGESTS)
+    light = hooks / 'maskanynet_maskrcnn_20_dets.py'
+    light.write_text(
+        f'_base_ = [{MASK_RCNN!r}]\n'
+        'model = dict(test_cfg=dict(rcnn=dict(max_per_img=20)))\n')
     leaf = hooks / 'maskanynet_maskrcnn_digests.py'
     leaf.write_text(
-        f'_base_ = [{MASK_RCNN!r}]\n'
+        f'_base_ = [{str(light)!r}]\n'
         "custom_imports = dict(imports=['mmmaskreuse', 'mask_digests'], "
         'allow_failed_imports=False)\n'
         "custom_hooks = [dict(type='MaskDigests')]\n")
@@ -108,6 +114,7 @@ def maskanynet_detector(toy_root, tmp_path_factory):
                     toy_root, env=dict(PORT=str(free_port()),
                                        PYTHONPATH=str(hooks)))
     return SimpleNamespace(log=proc.stdout, work_dir=work_dir,
+                           config=str(light),
                            checkpoint=str(work_dir / 'epoch_1.pth'))
 
 
@@ -138,7 +145,7 @@ def test_dist_test_sh_gathers_both_processes_out_and_show_dir(
         toy_root, maskanynet_detector):
     out = toy_root / 'maskanynet_maskrcnn.pkl'
     show_dir = toy_root / 'maskanynet_maskrcnn_show'
-    proc = run_tool(['dist_test.sh', MASK_RCNN,
+    proc = run_tool(['dist_test.sh', maskanynet_detector.config,
                      maskanynet_detector.checkpoint, '2', '--work-dir',
                      str(maskanynet_detector.work_dir), '--out', str(out),
                      '--show-dir', str(show_dir), *TEST_4], toy_root,
@@ -152,9 +159,11 @@ def test_dist_test_sh_gathers_both_processes_out_and_show_dir(
     # both processes' predictions are gathered: one per test image
     assert sorted(r['img_id'] for r in results) == [1, 2, 3, 4]
     first = min(results, key=lambda r: r['img_id'])
+    assert len(first['pred_instances']['scores']) == 20  # the light config
     assert_same_detections(
         first['pred_instances'],
-        predict_in_process(MASK_RCNN, maskanynet_detector.checkpoint,
+        predict_in_process(maskanynet_detector.config,
+                           maskanynet_detector.checkpoint,
                            str(toy_root / first['img_path'])))
     # mmengine visualizers draw on rank 0 only: its half of the images
     assert len(list(show_dir.glob('*.jpg'))) == 2
