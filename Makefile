@@ -6,9 +6,9 @@
 #
 # PYTEST_ARGS adds pytest flags, e.g. PYTEST_ARGS=--cov=mmmaskreuse;
 # DEMO_CFG_OPTIONS shortens the demo, e.g. "train_cfg.max_epochs=1".
-# TEST_MIN_FREE_GB: the free disk, in GiB, that `make test` asks for where
-# pytest keeps its temporary folders before it starts (what the fast tier
-# writes at its peak, with a margin; 0 turns the check off).
+# TEST_MIN_FREE_GB: the free disk, in GiB, that `make test` and `make
+# test-slow` ask for where pytest keeps its temporary folders before they
+# start (what a tier writes at its peak, with a margin; 0: no check).
 #
 # Data and work_dirs are written under the folder make runs in, so
 # `make -f path/to/Makefile demo` works from anywhere.
@@ -47,6 +47,9 @@ test: install
 		--min-free-gb $(TEST_MIN_FREE_GB) \
 		$(PYTEST_ARGS)
 
+# keeps its temporary folders, passing or not: the runs' logs hold the
+# figures the learning checks assert on (until the next session ends)
 test-slow: install
 	cd $(ROOT) && $(PY) -m pytest tests -m slow -v --durations=0 \
+		-o tmp_path_retention_policy=all --min-free-gb $(TEST_MIN_FREE_GB) \
 		$(PYTEST_ARGS)
