@@ -1,7 +1,7 @@
 # make install : set up .venv with the pinned stack (idempotent)
 # make demo    : toy data -> train a MaskAnyNet classifier -> test it, on CPU
 # make test    : the fast tier: unit tests and every command end to end at
-#                its smallest size (what CI runs; about 8 min on 2 cores)
+#                its smallest size (what CI runs; about 9 min on 2 cores)
 # make test-slow: the checks that models learn (@pytest.mark.slow)
 #
 # PYTEST_ARGS adds pytest flags, e.g. PYTEST_ARGS=--cov=mmmaskreuse;
