@@ -53,10 +53,10 @@ def pytest_sessionstart(session):
     free = shutil.disk_usage(where).free / 2**30
     if free < need:
         pytest.exit(
-            f'only {free:.1f} GiB free under {where}; this run writes up to '
-            f'{need:g} GiB of checkpoints and work dirs there (--min-free-gb).'
-            ' Free space, or point --basetemp (or TMPDIR) at a larger disk.',
-            returncode=pytest.ExitCode.USAGE_ERROR)
+            f'only {free:.1f} GiB free under {where}, where this run writes '
+            f'its checkpoints and work dirs; it asks for {need:g} GiB '
+            '(--min-free-gb). Free space, or point --basetemp (or TMPDIR) at '
+            'a larger disk.', returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -47,8 +47,9 @@ def test_a_fast_tier_test_over_the_limit_fails_and_says_why(tmp_path):
 def test_too_little_free_disk_stops_before_any_test(tmp_path):
     proc = run_pytest(tmp_path, '--min-free-gb', '1e9')
     assert proc.returncode == 4, proc.stdout
-    assert f'GiB free under {tmp_path}; this run writes up to 1e+09 GiB' \
-        in proc.stdout, proc.stdout
+    assert f'GiB free under {tmp_path}, where this run writes its ' \
+        'checkpoints and work dirs; it asks for 1e+09 GiB' in proc.stdout, \
+        proc.stdout
     assert 'passed' not in proc.stdout, proc.stdout
 
     proc = run_pytest(tmp_path, '--min-free-gb', '0.001',
