@@ -117,14 +117,20 @@ DEMO_SHORT = ('train_cfg.max_epochs=1 train_cfg.val_interval=1 '
               'train_dataloader.persistent_workers=False')
 
 
+def run_make(cwd, target, *variables, timeout=1800):
+    """``make TARGET VAR=VALUE ...`` with the repo's Makefile, run in
+    ``cwd`` as from a user's folder; the finished process, output merged."""
+    return subprocess.run(
+        ['make', '-f', osp.join(REPO, 'Makefile'), target, *variables],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=timeout)
+
+
 def run_make_demo(cwd, cfg_options='', demo_dir='work_dirs/demo'):
     """Run ``make demo`` in ``cwd`` as the README says; returns its log, the
     top-1 it printed, its work dir and the checkpoint test.py scored."""
-    proc = subprocess.run(
-        ['make', '-f', osp.join(REPO, 'Makefile'), 'demo',
-         f'DEMO_CFG_OPTIONS={cfg_options}', f'DEMO_DIR={demo_dir}'],
-        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, timeout=1800)
+    proc = run_make(cwd, 'demo', f'DEMO_CFG_OPTIONS={cfg_options}',
+                    f'DEMO_DIR={demo_dir}')
     assert proc.returncode == 0, proc.stdout[-5000:]
     result = re.search(r'demo result .*: accuracy/top1: ([0-9.]+)',
                        proc.stdout)

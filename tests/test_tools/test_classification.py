@@ -4,14 +4,13 @@ import os.path as osp
 import pickle
 import re
 import shutil
-import subprocess
 
 import pytest
 import torch
 
-from tests.conftest import (REPO, config, last_metric, predict_in_process,
-                            run_make_demo, run_tool, run_tool_here,
-                            serve_over_http)
+from tests.conftest import (config, last_metric, predict_in_process,
+                            run_make, run_make_demo, run_tool,
+                            run_tool_here, serve_over_http)
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
 DEMO = config('maskanynet/toy/resnet18_toy_cls.py')
@@ -32,19 +31,13 @@ def test_make_demo_trains_then_tests_with_the_checkpoint(trained_classifier):
 def test_make_toy_data_writes_the_data_once(tmp_path):
     """``make demo``'s first step in an empty folder writes every toy set;
     run again, it sees the manifest newer than the generator and skips."""
-    def make_toy_data():
-        return subprocess.run(
-            ['make', '-f', osp.join(REPO, 'Makefile'), 'toy-data'],
-            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, timeout=300)
-
-    first = make_toy_data()
+    first = run_make(tmp_path, 'toy-data', timeout=300)
     assert first.returncode == 0, first.stdout
     assert 'toy data in data/toy: {"cls": {"train": 2000' in first.stdout
     toy = tmp_path / 'data' / 'toy'
     assert len(list((toy / 'cls' / 'train').rglob('*.jpg'))) == 2000
     assert (toy / 'coco' / 'annotations' / 'instances_val2017.json').is_file()
-    second = make_toy_data()
+    second = run_make(tmp_path, 'toy-data', timeout=300)
     assert second.returncode == 0, second.stdout
     assert 'make_toy_data.py' not in second.stdout
 
