@@ -43,6 +43,7 @@ AUTHORS_PROTOCOL = [
         'vit-b16_imagenet', 'resnet34_cifar100', 'resnet34_tinyimagenet',
         'resnet34_cifar100_224px', 'resnet34_tinyimagenet_224px',
         'convnext-t_imagenet', 'efficientnetv2-s_imagenet',
+        'resnet18_cifar10', 'cpu/resnet18-w16_cifar10',
         'toy/resnet18_toy_cls', 'toy/convnext-atto_toy_cls',
         'toy/efficientnetv2-b0_toy_cls')
 ]

@@ -1,4 +1,5 @@
 """Data pipeline transforms of MaskAnyNet."""
+import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 from torchvision.transforms import AutoAugment, AutoAugmentPolicy
@@ -6,6 +7,14 @@ from torchvision.transforms import AutoAugment, AutoAugmentPolicy
 from mmmaskreuse.registry import TRANSFORMS
 
 POLICIES = {policy.value: policy for policy in AutoAugmentPolicy}
+
+
+def build_auto_augment(policy: str, fill: int) -> AutoAugment:
+    """torchvision's ``AutoAugment``, its policy named as a string."""
+    if policy not in POLICIES:
+        raise ValueError(f'policy must be one of {sorted(POLICIES)}, '
+                         f'got {policy!r}')
+    return AutoAugment(POLICIES[policy], fill=fill)
 
 
 @TRANSFORMS.register_module()
@@ -45,12 +54,9 @@ class AutoAugmentReuseView(BaseTransform):
                  policy: str = 'cifar10',
                  fill: int = 0,
                  to_rgb: bool = True) -> None:
-        if policy not in POLICIES:
-            raise ValueError(f'policy must be one of {sorted(POLICIES)}, '
-                             f'got {policy!r}')
+        self.augment = build_auto_augment(policy, fill)
         self.policy = policy
         self.to_rgb = to_rgb
-        self.augment = AutoAugment(POLICIES[policy], fill=fill)
 
     def transform(self, results: dict) -> dict:
         if 'inputs' not in results or 'data_samples' not in results:
@@ -68,6 +74,54 @@ class AutoAugmentReuseView(BaseTransform):
         else:
             copy = self.augment(image)
         results['data_samples'].set_field(copy.contiguous(), 'reuse_img')
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(policy={self.policy!r}, '
+                f'fill={self.augment.fill}, to_rgb={self.to_rgb})')
+
+
+@TRANSFORMS.register_module()
+class AutoAugmentImage(BaseTransform):
+    """torchvision's ``AutoAugment`` on the loaded image itself.
+
+    The same augmentation :class:`AutoAugmentReuseView` gives the authors'
+    reuse branch, applied to what the primary branch sees. Wrapped in
+    mmcv's ``RandomApply`` with ``prob=0.8`` it is the control arm that
+    separates "more augmentation" from "the reuse branch": the authors'
+    protocol at ``prob=0.2`` shows an AutoAugment copy for 80 % of the
+    samples, to the reuse branch only.
+
+    Args:
+        policy (str): torchvision's ``AutoAugmentPolicy``: 'cifar10',
+            'imagenet' or 'svhn'. Defaults to 'cifar10'.
+        fill (int): Value of the pixels that geometric operations uncover.
+            Defaults to 0.
+        to_rgb (bool): Whether ``results['img']`` is BGR (mmcv's loading)
+            and must be augmented as RGB. Defaults to True.
+    """
+
+    def __init__(self,
+                 policy: str = 'cifar10',
+                 fill: int = 0,
+                 to_rgb: bool = True) -> None:
+        self.augment = build_auto_augment(policy, fill)
+        self.policy = policy
+        self.to_rgb = to_rgb
+
+    def transform(self, results: dict) -> dict:
+        image = results['img']
+        if (not isinstance(image, np.ndarray) or image.dtype != np.uint8
+                or image.ndim != 3 or image.shape[2] != 3):
+            raise ValueError('AutoAugmentImage needs a loaded uint8 image '
+                             '[H, W, 3], got '
+                             f'{getattr(image, "dtype", type(image))} '
+                             f'{tuple(getattr(image, "shape", ()))}')
+        channels = [2, 1, 0] if self.to_rgb else [0, 1, 2]
+        tensor = torch.from_numpy(image[..., channels].transpose(2, 0, 1))
+        augmented = self.augment(tensor.contiguous()).numpy()
+        results['img'] = np.ascontiguousarray(
+            augmented.transpose(1, 2, 0)[..., channels])
         return results
 
     def __repr__(self) -> str:

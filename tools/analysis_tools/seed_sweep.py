@@ -15,6 +15,12 @@ Examples:
         configs/maskanynet/toy/resnet18_toy_cls.py --seeds 0 1 2 \\
         --work-dir work_dirs/sweeps/residual \\
         --cfg-options model.backbone.fusion=residual
+
+    # the same sweep, continued after an interruption
+    python tools/analysis_tools/seed_sweep.py \\
+        configs/maskanynet/toy/resnet18_toy_cls.py --seeds 0 1 2 \\
+        --work-dir work_dirs/sweeps/residual --resume \\
+        --cfg-options model.backbone.fusion=residual
 """
 import argparse
 import json
@@ -41,6 +47,11 @@ def parse_args(argv=None):
                         help='metric test.py prints (default: accuracy/top1)')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='train.py options for every seed (key=value)')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue a sweep a stop cut short: each '
+                        'seed\'s train.py runs with --resume (from its '
+                        'newest complete checkpoint; a finished run only '
+                        'tests again, a seed not started trains anew)')
     args = parser.parse_args(argv)
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds repeats a seed: {args.seeds}')
@@ -73,7 +84,8 @@ def main(argv=None):
     for seed in args.seeds:
         work_dir = osp.join(args.work_dir, f'seed{seed}')
         run(['train.py', args.config, '--work-dir', work_dir,
-             '--cfg-options', f'randomness.seed={seed}', *args.cfg_options])
+             *(['--resume'] if args.resume else []), '--cfg-options',
+             f'randomness.seed={seed}', *args.cfg_options])
         with open(osp.join(work_dir, 'last_checkpoint')) as f:
             checkpoint = f.read().strip()
         options = ['--cfg-options', *args.cfg_options] if (
