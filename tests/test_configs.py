@@ -196,3 +196,20 @@ def test_a_detector_names_the_checkpoint_it_lacks(name, monkeypatch,
     with pytest.raises(FileNotFoundError) as error:
         build_model(cfg, init_weights=True)
     assert last_checkpoint(STARTS_FROM[name]) in str(error.value)
+
+
+@pytest.mark.parametrize('name,source_size', [
+    ('maskanynet/resnet34_cifar100_224px.py', 32),
+    ('maskanynet/resnet34_tinyimagenet_224px.py', 64)])
+def test_224px_twins_mask_at_the_scale_of_the_authors_source_images(
+        name, source_size):
+    """The authors mask CIFAR (32 px) and Tiny-ImageNet (64 px) images
+    before upsampling them to 224 px: the Grid's cells are in source
+    pixels."""
+    cfg = read_recipe(name)
+    generator = cfg.data_preprocessor.mask_generator
+    assert generator.grid == 'authors'
+    assert generator.source_size == source_size
+    resize = [t for t in cfg.train_dataloader.dataset.pipeline
+              if t['type'] == 'Resize']
+    assert [t['scale'] for t in resize] == [(224, 224)]

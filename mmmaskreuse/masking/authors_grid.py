@@ -21,7 +21,7 @@ The project's :class:`~mmmaskreuse.masking.GridMask` (a lattice on the
 fixed cell grid) is a different mask and is unchanged.
 """
 from numbers import Integral
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -41,6 +41,19 @@ def _check_cell_range(cell_range: Sequence[int]) -> Tuple[int, int]:
         raise ValueError('cell_range must be two positive ints (min, max) '
                          f'with min <= max, got {cell_range!r}')
     return int(cell_range[0]), int(cell_range[1])
+
+
+def _check_source_size(
+        source_size: Optional[Union[int, Sequence[int]]]
+) -> Optional[Tuple[int, int]]:
+    if source_size is None:
+        return None
+    sides = (source_size, ) * 2 if _is_int(source_size) else source_size
+    if (not isinstance(sides, (tuple, list)) or len(sides) != 2
+            or not all(_is_int(s) and s > 0 for s in sides)):
+        raise ValueError('source_size must be a positive int or two (h, w), '
+                         f'got {source_size!r}')
+    return int(sides[0]), int(sides[1])
 
 
 def _lattice_axis(length: int, cell: torch.Tensor,
@@ -195,12 +208,23 @@ class AuthorsGridMask(BaseMaskGenerator):
             and width independently. Defaults to (4, 16).
         stride_factor (int): Cells lie ``stride_factor`` cell sizes apart;
             with 2 a quarter of the image is masked. Defaults to 2.
+        source_size (int | tuple[int, int], optional): Size ``(h, w)`` of
+            the images as the dataset stores them, when the pipeline
+            resizes them before masking. The authors mask the image as
+            loaded, then resize: on 32-px CIFAR upsampled to 224 px their
+            4-16 px cells are 28-112 px of the input. With
+            ``source_size``, ``cell_range`` is in source pixels and each
+            cell side is scaled by the input size over the source size
+            (rounded; the lattice scales exactly when the ratio is an
+            integer). Defaults to None: cells in input pixels.
     """
 
     def __init__(self,
                  mask_ratio: float = 0.25,
                  cell_range: Sequence[int] = (4, 16),
-                 stride_factor: int = 2) -> None:
+                 stride_factor: int = 2,
+                 source_size: Optional[Union[int, Sequence[int]]] = None
+                 ) -> None:
         if mask_ratio != 0.25 or isinstance(mask_ratio, bool):
             raise ValueError('AuthorsGridMask supports only mask_ratio=0.25 '
                              f'(the reuse size H/2 x W/2), got {mask_ratio!r}')
@@ -210,6 +234,7 @@ class AuthorsGridMask(BaseMaskGenerator):
             raise ValueError('stride_factor must be a positive int, got '
                              f'{stride_factor!r}')
         self.stride_factor = int(stride_factor)
+        self.source_size = _check_source_size(source_size)
         self.grid_size = None
         self.reuse_grid = None
 
@@ -266,14 +291,27 @@ class AuthorsGridMask(BaseMaskGenerator):
             raise ValueError('images must have shape [B, C, H, W], '
                              f'got {tuple(images.shape)}')
         height, width = images.shape[-2:]
-        if min(height, width) < self.cell_range[1]:
+        scale = self.input_scale(height, width)
+        largest = [round(self.cell_range[1] * s) for s in scale]
+        if height < largest[0] or width < largest[1]:
             raise ValueError(
                 f'image size H={height}, W={width} is smaller than the '
-                'largest cell of AuthorsGridMask, '
-                f'cell_range={self.cell_range}')
+                f'largest cell of AuthorsGridMask, {largest[0]}x{largest[1]} '
+                f'(cell_range={self.cell_range}, '
+                f'source_size={self.source_size})')
         cells = self.draw_cells(images.shape[0], images.device, generator)
+        if self.source_size is not None:
+            factor = torch.tensor(scale, device=cells.device)
+            cells = (cells * factor).round().long().clamp(min=1)
         return authors_grid_mask_and_reuse(images, cells, out_size,
                                            self.stride_factor, fill_value)
+
+    def input_scale(self, height: int, width: int) -> Tuple[float, float]:
+        """Input pixels per cell pixel along ``(h, w)``: the input size
+        over ``source_size``, or 1 without one."""
+        if self.source_size is None:
+            return 1.0, 1.0
+        return height / self.source_size[0], width / self.source_size[1]
 
     def _sample(self, batch_size, device, generator):
         raise TypeError(
@@ -283,4 +321,5 @@ class AuthorsGridMask(BaseMaskGenerator):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(mask_ratio={self.mask_ratio}, '
                 f'cell_range={self.cell_range}, '
-                f'stride_factor={self.stride_factor})')
+                f'stride_factor={self.stride_factor}, '
+                f'source_size={self.source_size})')

@@ -304,6 +304,12 @@ class CombinedMask(_ListedMaskGenerator):
         period (int): Period of the Grid masks, with ``grid='cells'``.
             Defaults to 2.
         grid (str): 'cells' or 'authors', see above. Defaults to 'cells'.
+        source_size (int | tuple[int, int], optional): With
+            ``grid='authors'``: the size of the images as stored, when the
+            pipeline resizes them, so that the Grid's cells have the
+            authors' size in source pixels (see
+            :class:`~mmmaskreuse.masking.AuthorsGridMask`). Defaults to
+            None.
     """
 
     def __init__(self,
@@ -311,7 +317,9 @@ class CombinedMask(_ListedMaskGenerator):
                  grid_size: Sequence[int] = (8, 8),
                  patch_prob: float = 0.5,
                  period: int = 2,
-                 grid: str = 'cells') -> None:
+                 grid: str = 'cells',
+                 source_size: Optional[Union[int, Sequence[int]]] = None
+                 ) -> None:
         super().__init__(mask_ratio, grid_size)
         if (not isinstance(patch_prob, Real) or isinstance(patch_prob, bool)
                 or not 0 <= patch_prob <= 1):
@@ -326,7 +334,10 @@ class CombinedMask(_ListedMaskGenerator):
         if grid == 'authors':
             # imported here: authors_grid builds on this module
             from .authors_grid import AuthorsGridMask
-            self.grid = AuthorsGridMask(mask_ratio)
+            self.grid = AuthorsGridMask(mask_ratio, source_size=source_size)
+        elif source_size is not None:
+            raise ValueError("source_size scales the authors' Grid: it needs "
+                             f"grid='authors', got grid={grid!r}")
         else:
             self.grid = GridMask(mask_ratio, grid_size, period)
 
@@ -345,7 +356,8 @@ class CombinedMask(_ListedMaskGenerator):
     def __repr__(self) -> str:
         if self.grid_variant == 'authors':
             return (super().__repr__()[:-1] +
-                    f", patch_prob={self.patch_prob}, grid='authors')")
+                    f", patch_prob={self.patch_prob}, grid='authors', "
+                    f'source_size={self.grid.source_size})')
         return (super().__repr__()[:-1] + f', patch_prob={self.patch_prob}, '
                 f'period={self.grid.period})')
 

@@ -238,6 +238,9 @@ def test_padded_batches_are_refused():
     (dict(cell_range=None), 'cell_range.*None'),
     (dict(stride_factor=0), 'stride_factor.*0'),
     (dict(stride_factor=2.0), r'stride_factor.*2\.0'),
+    (dict(source_size=0), 'source_size.*got 0'),
+    (dict(source_size=(32, 32, 3)), r'source_size.*\(32, 32, 3\)'),
+    (dict(source_size=32.0), 'source_size.*32.0'),
 ])
 def test_bad_arguments_are_rejected_at_build(kwargs, bad):
     with pytest.raises(ValueError, match=bad):
@@ -249,7 +252,8 @@ def test_bad_arguments_are_rejected_at_build(kwargs, bad):
 def test_bad_uses_are_rejected():
     gen = AuthorsGridMask()
     assert repr(gen) == ('AuthorsGridMask(mask_ratio=0.25, '
-                         'cell_range=(4, 16), stride_factor=2)')
+                         'cell_range=(4, 16), stride_factor=2, '
+                         'source_size=None)')
     with pytest.raises(TypeError, match='AuthorsGridMask has no cell grid'):
         gen(4)
     with pytest.raises(TypeError, match='AuthorsGridMask has no cell grid'):
@@ -317,7 +321,7 @@ def test_combined_draws_a_patch_or_the_authors_grid_per_sample(patch_prob):
 def test_combined_with_the_authors_grid_is_built_and_checked():
     gen = build_mask_generator(dict(type='CombinedMask', grid='authors'))
     assert repr(gen) == ("CombinedMask(mask_ratio=0.25, grid_size=(8, 8), "
-                         "patch_prob=0.5, grid='authors')")
+                         "patch_prob=0.5, grid='authors', source_size=None)")
     assert MaskReuse(gen).masks_pixels
     assert not MaskReuse(dict(type='CombinedMask')).masks_pixels
     with pytest.raises(TypeError, match="grid='authors'.*MaskReuse"):
@@ -331,3 +335,61 @@ def test_combined_with_the_authors_grid_is_built_and_checked():
     with pytest.raises(ValueError, match='classification-only'):
         MaskReuse(gen)(images_of(2, size=(64, 64)),
                        image_sizes=torch.tensor([[64, 64], [40, 48]]))
+
+
+@pytest.mark.parametrize('input_size', [32, 64, 224])
+def test_cells_keep_their_source_pixel_size_whatever_the_input_size(
+        input_size):
+    """A 32-px source image gets 4-16 px cells in its own pixels: the mask
+    of the same draws on the input upsampled by an integer factor is the
+    source mask, each pixel repeated."""
+    factor = input_size // 32
+    source = AuthorsGridMask()
+    scaled = AuthorsGridMask(source_size=32)
+    images = images_of(64, size=(32, 32), seed=3)
+    upsampled = images.repeat_interleave(factor, 2).repeat_interleave(
+        factor, 3)
+    _, reuse, mask = source.mask_and_reuse(
+        images, (16, 16), generator=torch.Generator().manual_seed(5))
+    _, reuse_up, mask_up = scaled.mask_and_reuse(
+        upsampled, (input_size // 2, ) * 2,
+        generator=torch.Generator().manual_seed(5))
+    assert torch.equal(mask_up, mask.repeat_interleave(
+        factor, 1).repeat_interleave(factor, 2))
+    sides = {_cell_size(m) for m in mask}
+    assert {side for pair in sides for side in pair} <= set(range(4, 17))
+    assert len(sides) > 10  # many cell sizes drawn
+    # the reuse image stitches the same cells: dividing sizes are exact
+    for i, (ch, cw) in enumerate(_cell_size(m) for m in mask):
+        if 16 % ch == 0 and 16 % cw == 0:
+            assert torch.equal(
+                reuse_up[i], reuse[i].repeat_interleave(
+                    factor, 1).repeat_interleave(factor, 2))
+
+
+def test_without_source_size_cells_are_input_pixels():
+    """Today's default, masking after the resize: at 224 px the cells are
+    4-16 px of the input, 7x finer than the authors' on CIFAR."""
+    _, _, mask = AuthorsGridMask().mask_and_reuse(
+        images_of(32, size=(224, 224)), (112, 112),
+        generator=torch.Generator().manual_seed(0))
+    assert max(max(_cell_size(m)) for m in mask) <= 16
+    _, _, mask = AuthorsGridMask(source_size=32).mask_and_reuse(
+        images_of(32, size=(224, 224)), (112, 112),
+        generator=torch.Generator().manual_seed(0))
+    assert {side % 7 for m in mask for side in _cell_size(m)} == {0}
+    assert min(min(_cell_size(m)) for m in mask) >= 28
+
+
+def test_source_size_reaches_combined_masks_and_needs_the_authors_grid():
+    gen = build_mask_generator(
+        dict(type='CombinedMask', grid='authors', source_size=(32, 32)))
+    assert gen.grid.source_size == (32, 32)
+    assert repr(gen).endswith("grid='authors', source_size=(32, 32))")
+    with pytest.raises(ValueError, match="source_size.*grid='authors'"):
+        build_mask_generator(dict(type='CombinedMask', source_size=32))
+    # source images smaller than the cells: the largest cell named in
+    # input pixels
+    with pytest.raises(ValueError, match=r'largest cell.*32x32'):
+        AuthorsGridMask(source_size=8).mask_and_reuse(
+            images_of(1, size=(16, 16)), (8, 8))
