@@ -1,4 +1,5 @@
-from .checkpoint import TRUST_ENV, missing_weights  # re-registers the loader
+from .checkpoint import (TRUST_ENV, WeightMismatch,  # re-registers the loader
+                         load_checked, weight_mismatch)
 from .dist import (CPUDistributedDataParallel, close_distributed,
                    setup_cpu_distributed)
 from .hooks import CheckPretrainedWeightsHook, StopOnInvalidLossHook
@@ -10,8 +11,9 @@ from .saving import (AtomicLocalBackend, SafeCheckpointHook,
                      checkpoint_to_resume)
 
 __all__ = [
-    'TRUST_ENV', 'missing_weights', 'CPUDistributedDataParallel',
-    'setup_cpu_distributed', 'close_distributed', 'StopOnInvalidLossHook',
+    'TRUST_ENV', 'WeightMismatch', 'weight_mismatch', 'load_checked',
+    'CPUDistributedDataParallel', 'setup_cpu_distributed',
+    'close_distributed', 'StopOnInvalidLossHook',
     'CheckPretrainedWeightsHook', 'BackboneLayerDecayOptimWrapperConstructor',
     'ResumableEpochBasedTrainLoop', 'build_model', 'check_dataset_paths',
     'load_config', 'set_work_dir',

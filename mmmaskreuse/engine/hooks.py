@@ -10,7 +10,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
 from mmmaskreuse.registry import HOOKS
-from .checkpoint import missing_weights
+from .checkpoint import weight_mismatch
 
 
 @HOOKS.register_module()
@@ -106,9 +106,13 @@ class CheckPretrainedWeightsHook(Hook):
                 f'{where}={checkpoint!r}: no such checkpoint. Train the '
                 'recipe that writes it or set '
                 f'--cfg-options {where}=PATH')
+        # only what is missing: a pretrain checkpoint holds more than the
+        # module (decoder, head), and upstream backbones reshape some
+        # weights as they load them (a ViT's position embedding)
+        mismatch = weight_mismatch(module, checkpoint,
+                                   init_cfg.get('prefix') or '')
         missing = [
-            key for key in missing_weights(module, checkpoint,
-                                           init_cfg.get('prefix') or '')
+            key for key in mismatch.missing
             if not key.startswith(self.allow_missing)
         ]
         if missing:
@@ -127,3 +131,4 @@ def _pretrained_init_cfgs(module) -> list:
     cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
     return [cfg for cfg in cfgs
             if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained']
+
