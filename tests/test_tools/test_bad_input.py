@@ -155,6 +155,28 @@ def test_test_py_refuses_mis_shaped_and_unexpected_weights(toy_root,
     score_with_allow_partial(toy_root, wide)
 
 
+def test_train_py_refuses_a_frozen_reuse_branch_no_checkpoint_fills(
+        toy_root, tmp_path):
+    masked = config('maskanynet/toy/resnet18_toy_cls.py')
+    proc = run_tool_here(['train.py', masked, '--work-dir',
+                          str(tmp_path / 'frozen'), '--cfg-options',
+                          'model.backbone.frozen_stages=0',
+                          # one iteration, should the check let it start
+                          'train_cfg.max_epochs=1', 'train_cfg.val_interval=2',
+                          'train_dataloader.dataset.indices=8',
+                          'train_dataloader.num_workers=0',
+                          'train_dataloader.persistent_workers=False',
+                          'val_dataloader.num_workers=0',
+                          'val_dataloader.persistent_workers=False'],
+                         toy_root)
+    assert proc.returncode != 0
+    assert ('model.backbone (MaskResNet) freezes reuse_stem, reuse_fusion '
+            '(freeze_reuse=True, frozen_stages=0), but no checkpoint filled '
+            'them') in proc.stdout
+    assert 'or set model.backbone.freeze_reuse=False' in proc.stdout
+    assert 'Epoch(train)' not in proc.stdout
+
+
 def test_train_py_stops_at_the_first_non_finite_loss(toy_root, tmp_path):
     proc = run_tool_here(['train.py', CLS, '--work-dir', str(tmp_path / 'nan'),
                           '--cfg-options', 'model.head.loss.loss_weight=nan',
