@@ -3,6 +3,12 @@
 Same flags as mmdet's ``tools/test.py``. ``--out`` dumps the predictions to a
 pickle for every task; ``--show-dir`` draws them with the visualization hook
 of the config's own library (mmdet, mmseg or mmpretrain).
+
+A checkpoint that does not fit the config is refused, naming both and the
+weights: one that lacks some of the model's weights, holds some of another
+shape (a head for another number of classes) or holds weights the model has
+no entry for (a MaskAnyNet checkpoint on its vanilla twin's config, whose
+reuse branch would be ignored). ``--allow-partial`` tests it anyway.
 """
 import argparse
 import os
@@ -15,8 +21,8 @@ from mmengine.runner import Runner
 
 from mmmaskreuse.engine import (TRUST_ENV, check_dataset_paths,
                                 close_distributed,
-                                load_config, missing_weights, set_work_dir,
-                                setup_cpu_distributed)
+                                load_config, set_work_dir,
+                                setup_cpu_distributed, weight_mismatch)
 from mmmaskreuse.models import check_masked_pairing
 
 
@@ -59,8 +65,10 @@ def parse_args():
     parser.add_argument(
         '--allow-partial',
         action='store_true',
-        help='test even if the checkpoint lacks some of the model\'s '
-        'weights (they keep their initialisation)')
+        help='test even if the checkpoint does not fit the config: it '
+        'lacks some of the model\'s weights or holds some of another shape '
+        '(they keep their initialisation), or holds weights the model has '
+        'no entry for (ignored)')
     parser.add_argument(
         '--trust-checkpoint',
         action='store_true',
@@ -155,15 +163,14 @@ def main():
     except ValueError as error:
         parser.error(f'{args.config}: {error}')
     try:
-        missing = missing_weights(runner.model, args.checkpoint)
+        mismatch = weight_mismatch(runner.model, args.checkpoint)
     except RuntimeError as error:  # refused by the safe loader
         parser.error(str(error))
-    if missing and not args.allow_partial:
-        shown = ', '.join(missing[:5]) + (' ...' if len(missing) > 5 else '')
+    if mismatch and not args.allow_partial:
         parser.error(
-            f'{args.checkpoint} holds no weights for {len(missing)} entries '
-            f'of the model ({shown}): the test would score weights that '
-            'were never trained. Pass --allow-partial to test it anyway.')
+            f'{mismatch.describe(args.checkpoint, args.config)}: the test '
+            'would score weights that were never trained, or ignore trained '
+            'ones. Pass --allow-partial to test it anyway.')
 
     if args.out is not None:
         runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))

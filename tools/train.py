@@ -71,17 +71,22 @@ def parse_args():
     return parser, args
 
 
-def stop_on_invalid_loss(cfg):
-    """Every run of this tool stops at its first non-finite loss term,
-    unless the config already holds the hook (runs of the upstream tools
-    add ``dict(type='mmmaskreuse.StopOnInvalidLossHook')`` to
-    ``custom_hooks`` themselves)."""
+#: hooks every run of this tool gets: it stops at its first non-finite loss
+#: term, and refuses to train a frozen reuse branch that no checkpoint filled
+RUN_CHECKS = ('mmmaskreuse.StopOnInvalidLossHook',
+              'mmmaskreuse.CheckFrozenReuseHook')
+
+
+def add_run_checks(cfg):
+    """The hooks of :data:`RUN_CHECKS` the config does not hold already
+    (runs of the upstream tools add them to ``custom_hooks`` themselves)."""
     hooks = list(cfg.get('custom_hooks') or [])
-    if not any(str(hook.get('type', '')).endswith('StopOnInvalidLossHook')
-               for hook in hooks):
-        cfg.custom_hooks = hooks + [
-            dict(type='mmmaskreuse.StopOnInvalidLossHook')
-        ]
+    for check in RUN_CHECKS:
+        name = check.split('.')[-1]
+        if not any(str(hook.get('type', '')).endswith(name)
+                   for hook in hooks):
+            hooks.append(dict(type=check))
+    cfg.custom_hooks = hooks
 
 
 def survive_kills(cfg):
@@ -114,7 +119,7 @@ def main():
     cfg.launcher = args.launcher
 
     set_work_dir(cfg, args.work_dir, args.config)
-    stop_on_invalid_loss(cfg)
+    add_run_checks(cfg)
     survive_kills(cfg)
 
     if args.amp:

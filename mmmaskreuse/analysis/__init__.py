@@ -12,9 +12,9 @@ from .entropy_similarity import (cell_mask_to_pixels, cosine_similarity,
 from .evaluation import corruption_options, evaluate_top1
 from .images import list_images, load_images, pick_images
 from .models import (add_image_arguments, add_model_pairs,
-                     check_model_pairs, load_model, load_vit,
-                     normalised_batches, picked_images, run_backbone,
-                     vit_input_size)
+                     analysis_pipeline, check_model_pairs, load_model,
+                     load_or_exit, load_vit, normalised_batches, packed_images,
+                     picked_images, run_backbone, vit_input_size)
 from .representations import (MinibatchCKA, attention_distance_entropy,
                               max_entropy, patch_attention, patch_distances,
                               recording_attention, recording_outputs,
@@ -30,7 +30,8 @@ __all__ = [
     'cell_grid', 'grid_period', 'MinibatchCKA', 'attention_distance_entropy',
     'max_entropy', 'patch_attention', 'patch_distances',
     'recording_attention', 'recording_outputs', 'vit_attention_layers',
-    'load_model', 'normalised_batches', 'run_backbone', 'vit_input_size',
+    'load_model', 'load_or_exit', 'analysis_pipeline', 'packed_images',
+    'normalised_batches', 'run_backbone', 'vit_input_size',
     'add_image_arguments', 'picked_images', 'load_vit', 'evaluate_top1',
     'add_model_pairs', 'check_model_pairs', 'patch_features',
     'tsne_embedding', 'neighbour_agreement',

@@ -24,16 +24,26 @@ allow-list; downloading and caching stay mmengine's.
 A full unpickle runs only when asked for: ``MMMASKREUSE_TRUST_CHECKPOINTS=1``
 (the tools' ``--trust-checkpoint`` sets it). Only do that for files you
 trust: unpickling can run any code.
+
+A checkpoint that loads is not yet one that fits: mmengine loads with
+``strict=False``, so missing weights keep their initialisation, weights of
+another shape are skipped with a warning and weights the model lacks are
+ignored. :func:`weight_mismatch` is the one check of all three, which
+``tools/test.py``, the analysis tools (:func:`load_checked`) and
+:class:`~mmmaskreuse.engine.CheckPretrainedWeightsHook` share.
 """
 import os
 import os.path as osp
 import pickle
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import List, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.runner.checkpoint import (CheckpointLoader,
+                                        _load_checkpoint_to_model)
 
 TRUST_ENV = 'MMMASKREUSE_TRUST_CHECKPOINTS'
 
@@ -157,32 +167,128 @@ for _prefixes in (('http://', 'https://'), ('modelzoo://', 'torchvision://'),
     _safe_remote(_prefixes)
 
 
-def missing_weights(model, filename: str, prefix: str = '') -> list:
-    """The entries of ``model``'s state dict that the checkpoint at
-    ``filename`` does not hold, as mmengine's Runner would load it (model
-    wrappers and test-time-augmentation wrappers unwrapped, a ``module.``
-    prefix of the checkpoint's keys dropped).
+@dataclass
+class WeightMismatch:
+    """How a checkpoint's weights differ from a model's, key by key.
+
+    Attributes:
+        missing (list[str]): Entries of the model's state dict that the
+            checkpoint does not hold (they would keep their
+            initialisation).
+        unexpected (list[str]): Weights of the checkpoint that the model
+            has no entry for (they would be ignored).
+        mis_shaped (list[tuple[str, tuple, tuple]]): ``(key, shape in the
+            checkpoint, shape in the model)`` of the entries both hold
+            with different shapes (mmengine skips them with a warning:
+            they keep their initialisation too).
+    """
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    mis_shaped: List[Tuple[str, tuple, tuple]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.mis_shaped)
+
+    def describe(self, checkpoint: str, config: str) -> str:
+        """One sentence naming both sides and each kind of difference."""
+
+        def first(keys):
+            return ', '.join(keys[:5]) + (' ...' if len(keys) > 5 else '')
+
+        parts = []
+        if self.missing:
+            parts.append(f'holds no weights for {len(self.missing)} entries '
+                         f'of the model ({first(self.missing)})')
+        if self.unexpected:
+            parts.append(f'holds {len(self.unexpected)} weights the model '
+                         f'has no entry for ({first(self.unexpected)})')
+        if self.mis_shaped:
+            shapes = [f'{key}: {list(ours)} in the checkpoint, '
+                      f'{list(model)} in the model'
+                      for key, ours, model in self.mis_shaped]
+            parts.append(f'holds {len(self.mis_shaped)} weights of another '
+                         f'shape than the model\'s ({first(shapes)})')
+        return (f'{checkpoint} does not fit the model of {config}: it '
+                + '; it '.join(parts))
+
+
+def _unwrapped(model):
+    """The model mmengine's Runner loads a checkpoint into: model wrappers
+    and test-time-augmentation wrappers unwrapped."""
+    from mmengine.model import BaseTTAModel, is_model_wrapper
+    if is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        return model.module
+    return model
+
+
+def _state_dict_of(checkpoint: Union[str, dict]) -> dict:
+    if isinstance(checkpoint, str):
+        checkpoint = CheckpointLoader.load_checkpoint(checkpoint,
+                                                      map_location='cpu')
+    return checkpoint.get('state_dict', checkpoint)
+
+
+def weight_mismatch(model,
+                    checkpoint: Union[str, dict],
+                    prefix: str = '') -> WeightMismatch:
+    """What the checkpoint lacks, holds in excess or holds in another shape
+    for ``model``, as mmengine's Runner would load it (model wrappers and
+    test-time-augmentation wrappers unwrapped, a ``module.`` prefix of the
+    checkpoint's keys dropped). The one check of every tool that loads a
+    trained checkpoint (``tools/test.py``, the analysis tools) and of
+    :class:`~mmmaskreuse.engine.CheckPretrainedWeightsHook`.
 
     Args:
         model (nn.Module): The model the Runner built, or the sub-module an
             ``init_cfg`` loads.
-        filename (str): Checkpoint path or URL (any scheme mmengine's
-            ``CheckpointLoader`` reads).
+        checkpoint (str | dict): Checkpoint path or URL (any scheme
+            mmengine's ``CheckpointLoader`` reads), or a loaded checkpoint
+            (``state_dict``, ``meta``) or bare state dict.
         prefix (str): Compare only the checkpoint's keys that start with it,
             with it removed (``'backbone.'``: the backbone of a whole
             model's checkpoint), as ``init_cfg=dict(type='Pretrained',
             prefix=...)`` loads them. Defaults to ''.
 
     Returns:
-        list[str]: Missing keys, in the model's order; empty when the
-        checkpoint fills every weight and buffer.
+        WeightMismatch: Missing keys in the model's order, unexpected and
+        mis-shaped ones in the checkpoint's; false when the checkpoint
+        fills every weight and buffer of the model, in its shape, and
+        nothing else.
     """
-    from mmengine.model import BaseTTAModel, is_model_wrapper
-    if is_model_wrapper(model) or isinstance(model, BaseTTAModel):
-        model = model.module
-    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
-    state = checkpoint.get('state_dict', checkpoint)
-    keys = {key[len('module.'):] if key.startswith('module.') else key
-            for key in state}
-    keys = {key[len(prefix):] for key in keys if key.startswith(prefix)}
-    return [key for key in model.state_dict() if key not in keys]
+    state = {}
+    for key, value in _state_dict_of(checkpoint).items():
+        if key.startswith('module.'):
+            key = key[len('module.'):]
+        if key.startswith(prefix):
+            state[key[len(prefix):]] = value
+    own = _unwrapped(model).state_dict()
+    return WeightMismatch(
+        missing=[key for key in own if key not in state],
+        unexpected=[key for key in state if key not in own],
+        mis_shaped=[(key, tuple(value.shape), tuple(own[key].shape))
+                    for key, value in state.items()
+                    if key in own and torch.is_tensor(value)
+                    and value.shape != own[key].shape])
+
+
+def load_checked(model, checkpoint: str, config: str) -> dict:
+    """Load ``checkpoint`` into ``model`` (mmengine's loading, safe as
+    everywhere in this package) if it fits: a ValueError naming both sides
+    (:meth:`WeightMismatch.describe`) if it lacks, adds or reshapes any
+    weight, which mmengine's ``strict=False`` loading would pass over.
+
+    Args:
+        model (nn.Module): The model built from ``config``.
+        checkpoint (str): Checkpoint path or URL.
+        config (str): The config's path (or name), for the message.
+
+    Returns:
+        dict: The loaded checkpoint (``meta``...).
+    """
+    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    mismatch = weight_mismatch(model, loaded)
+    if mismatch:
+        raise ValueError(mismatch.describe(checkpoint, config) +
+                         ': its results would not be the trained model\'s')
+    _load_checkpoint_to_model(_unwrapped(model), loaded, logger='silent')
+    return loaded

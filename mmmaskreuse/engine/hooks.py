@@ -1,5 +1,6 @@
 """A training run that diverges stops and says so; one that would start
-from a checkpoint that is not there, or not the right one, never starts."""
+from a checkpoint that is not there, or not the right one, or that would
+keep a frozen reuse branch at its random init, never starts."""
 import math
 import os.path as osp
 from typing import Optional, Sequence
@@ -10,7 +11,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
 from mmmaskreuse.registry import HOOKS
-from .checkpoint import missing_weights
+from .checkpoint import weight_mismatch
 
 
 @HOOKS.register_module()
@@ -106,9 +107,13 @@ class CheckPretrainedWeightsHook(Hook):
                 f'{where}={checkpoint!r}: no such checkpoint. Train the '
                 'recipe that writes it or set '
                 f'--cfg-options {where}=PATH')
+        # only what is missing: a pretrain checkpoint holds more than the
+        # module (decoder, head), and upstream backbones reshape some
+        # weights as they load them (a ViT's position embedding)
+        mismatch = weight_mismatch(module, checkpoint,
+                                   init_cfg.get('prefix') or '')
         missing = [
-            key for key in missing_weights(module, checkpoint,
-                                           init_cfg.get('prefix') or '')
+            key for key in mismatch.missing
             if not key.startswith(self.allow_missing)
         ]
         if missing:
@@ -127,3 +132,40 @@ def _pretrained_init_cfgs(module) -> list:
     cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
     return [cfg for cfg in cfgs
             if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained']
+
+
+@HOOKS.register_module()
+class CheckFrozenReuseHook(Hook):
+    """Stop a run at its start when a MaskAnyNet backbone freezes its reuse
+    branch (``freeze_reuse=True`` under ``frozen_stages``) and no
+    checkpoint filled it: neither an ``init_cfg`` checkpoint nor
+    ``load_from`` nor ``--resume``. That branch would stay at its random
+    init for the whole run, training nothing and feeding the trunk noise.
+
+    ``tools/train.py`` adds it to every run; with the upstream tools add
+    ``dict(type='mmmaskreuse.CheckFrozenReuseHook')`` to ``custom_hooks``.
+    A backbone says which of its frozen reuse modules no checkpoint filled
+    (``unfilled_frozen_reuse``); the check runs at ``before_train``, after
+    mmengine has initialised the weights and loaded or resumed a
+    checkpoint.
+    """
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        for name, module in model.named_modules():
+            unfilled = getattr(module, 'unfilled_frozen_reuse', None)
+            if unfilled is None or not unfilled():
+                continue
+            where = f'model.{name}'
+            raise ValueError(
+                f'{where} ({type(module).__name__}) freezes '
+                f'{", ".join(unfilled())} (freeze_reuse=True, frozen_stages='
+                f'{module.frozen_stages}), but no checkpoint filled them: '
+                'they would stay at their random init for the whole run. '
+                f'Load a MaskAnyNet checkpoint ({where}.init_cfg='
+                "dict(type='Pretrained', checkpoint=PATH, prefix=...) or "
+                f'load_from=PATH), or set {where}.freeze_reuse=False so '
+                'they train')

@@ -15,10 +15,19 @@ The other fusions have no such trunk, and are refused: ``concat`` replaces
 the stem's features with the alignment's output, ``image`` feeds the reuse
 image to the first convolution as 3 more channels, ``decision`` hands the
 head a second network's features.
+
+The checkpoint's own training config (``meta['cfg']``, which mmengine's
+Runner saves) decides, not the config given: a backbone type, fusion, mask
+ratio or reuse dropout that contradicts it is refused, naming both values
+(a ``concat`` model and a ``residual`` one have the same weights, so
+nothing else would tell them apart). A model trained without reuse dropout
+never ran as the plain model, which then scores what ``reuse_at_test=drop``
+scores, often far below the model with its branch: it is refused unless
+forced (``force_untrained_drop``).
 """
 import copy
 import inspect
-from typing import Any, Dict, Iterator, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
@@ -86,7 +95,7 @@ def check_strippable(cfg: Config) -> str:
         str: The fusion (one of ``DROPPABLE_FUSIONS``).
     """
     backbone = _backbone_cfg(cfg)
-    fusion = backbone.get('fusion', 'concat')
+    fusion = _setting(backbone, 'fusion')
     if fusion not in DROPPABLE_FUSIONS:
         reason = WHY_NOT.get(fusion, 'it is not a known fusion')
         raise ValueError(
@@ -96,6 +105,74 @@ def check_strippable(cfg: Config) -> str:
             "with fusion='residual' and reuse_drop_prob > 0 to deploy "
             'a plain backbone)')
     return fusion
+
+
+#: the backbone settings a checkpoint's training config decides: what the
+#: weights are (a ``concat`` and a ``residual`` fusion have the same ones)
+#: and whether the model trained to run without its branch
+TRAINED_SETTINGS = ('type', 'fusion', 'mask_ratio', 'reuse_drop_prob')
+
+
+def _setting(backbone: dict, key: str) -> Any:
+    """``backbone[key]``, else the default of the backbone's constructor
+    (the first class of its MRO whose ``__init__`` names ``key``: MaskResNetV1c
+    passes ``fusion`` on to MaskResNet in ``**kwargs``)."""
+    if key == 'type':
+        return _short(backbone.get('type'))
+    if key in backbone:
+        value = backbone[key]
+    else:
+        from mmmaskreuse.registry import MODELS
+        value = next(
+            parameter.default
+            for cls in MODELS.get(_short(backbone['type'])).__mro__
+            for parameter in [inspect.signature(cls.__init__).parameters.get(
+                key)]
+            if parameter is not None
+            and parameter.default is not parameter.empty)
+    return float(value) if key in ('mask_ratio', 'reuse_drop_prob') else value
+
+
+def trained_config(checkpoint: Dict[str, Any]) -> Optional[Config]:
+    """The config a checkpoint's training run saved in its ``meta``
+    (``meta['cfg']``, the text mmengine's Runner writes), or None if it
+    holds none (a bare state dict, a converted checkpoint).
+
+    Raises:
+        ValueError: The saved text is not a config that reads.
+    """
+    meta = checkpoint.get('meta') if 'state_dict' in checkpoint else None
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        return Config.fromstring(text, '.py')
+    except Exception as error:
+        raise ValueError(
+            'strip_reuse: the training config saved in the checkpoint '
+            f"(meta['cfg']) does not read as a config: {error}") from None
+
+
+def check_trained_as(cfg: Config, trained: Config) -> None:
+    """A ValueError naming both values if ``cfg``'s backbone differs from
+    the one ``trained`` (the checkpoint's training config) built in a
+    setting of :data:`TRAINED_SETTINGS`.
+
+    Args:
+        cfg (Config): The MaskAnyNet config given, with its overrides.
+        trained (Config): The config the checkpoint trained with.
+    """
+    ours = _backbone_cfg(cfg)
+    theirs = trained.get('model', {}).get('backbone') or {}
+    for key in TRAINED_SETTINGS:
+        given = _setting(ours, key)
+        used = _setting(theirs, key)
+        if given != used:
+            raise ValueError(
+                f'strip_reuse: model.backbone.{key} is {given!r} in the '
+                f'config given (with its --cfg-options), but the checkpoint '
+                f'trained with {key}={used!r} (the config saved in its '
+                "meta['cfg']): strip it with the settings it trained with")
 
 
 def _upstream_preprocessor(preprocessor: dict) -> dict:
@@ -201,9 +278,9 @@ def strip_reuse_state_dict(cfg: Config,
     """The weights of the plain model of :func:`strip_reuse_config`.
 
     The plain model is built to list its weights: every one must come from
-    ``state_dict``, and every weight left out must be one of the backbone's
-    reuse modules (``backbone.reuse_*``: the reuse stem or patch embedding
-    and the fusion), or a ValueError names them.
+    ``state_dict`` in its shape, and every weight left out must be one of
+    the backbone's reuse modules (``backbone.reuse_*``: the reuse stem or
+    patch embedding and the fusion), or a ValueError names them.
 
     Args:
         cfg (Config): The MaskAnyNet config.
@@ -212,44 +289,70 @@ def strip_reuse_state_dict(cfg: Config,
     Returns:
         dict: The plain model's weights, the same tensors.
     """
-    from mmmaskreuse.engine import build_model
-    plain_keys = list(build_model(strip_reuse_config(cfg)).state_dict())
-    missing = sorted(set(plain_keys) - set(state_dict))
-    extra = sorted(key for key in set(state_dict) - set(plain_keys)
-                   if not key.startswith('backbone.reuse_'))
-    if missing or extra:
-        raise ValueError(
-            'strip_reuse: the checkpoint does not match the config: '
-            f'missing for the plain model {missing[:5]}, '
-            f'neither a plain nor a reuse weight {extra[:5]}')
-    return {key: state_dict[key] for key in plain_keys}
+    from mmmaskreuse.engine import WeightMismatch, build_model, weight_mismatch
+    plain = build_model(strip_reuse_config(cfg))
+    mismatch = weight_mismatch(plain, state_dict)
+    mismatch = WeightMismatch(
+        missing=mismatch.missing,
+        unexpected=[key for key in mismatch.unexpected
+                    if not key.startswith('backbone.reuse_')],
+        mis_shaped=mismatch.mis_shaped)
+    if mismatch:
+        raise ValueError('strip_reuse: ' + mismatch.describe(
+            'the checkpoint', 'the plain config') + ' (beside the reuse '
+            'branch, backbone.reuse_*)')
+    return {key: state_dict[key] for key in plain.state_dict()}
 
 
 def strip_reuse(cfg: Config,
-                checkpoint: Dict[str, Any]) -> Tuple[Config, Dict[str, Any]]:
+                checkpoint: Dict[str, Any],
+                force_untrained_drop: bool = False
+                ) -> Tuple[Config, Dict[str, Any]]:
     """A MaskAnyNet config and checkpoint as the plain upstream model's.
 
     Args:
         cfg (Config): The MaskAnyNet config.
         checkpoint (dict): Its checkpoint (``state_dict``, ``meta``) or a
-            bare state dict.
+            bare state dict. If its ``meta`` holds the training config
+            (:func:`trained_config`), ``cfg`` must agree with it
+            (:func:`check_trained_as`).
+        force_untrained_drop (bool): Strip a model that trained without
+            reuse dropout (``reuse_drop_prob=0``), which never ran as the
+            plain model. Defaults to False: a ValueError says so.
 
     Returns:
         tuple[Config, dict]: The plain config and a checkpoint of plain
         types (``state_dict``; ``meta`` with the dataset's ``dataset_meta``
-        and where it came from), loadable with ``weights_only=True``.
+        and, in ``stripped_reuse``, where it came from and whether its
+        training config was checked), loadable with ``weights_only=True``.
     """
+    check_strippable(cfg)
+    trained = trained_config(checkpoint)
+    if trained is not None:
+        check_trained_as(cfg, trained)
+    backbone = _backbone_cfg(cfg)
+    reuse_drop_prob = _setting(backbone, 'reuse_drop_prob')
+    if reuse_drop_prob == 0 and not force_untrained_drop:
+        where = ('trained' if trained is not None else
+                 'is configured (the checkpoint holds no training config)')
+        raise ValueError(
+            f'strip_reuse: the model {where} with reuse_drop_prob=0: it '
+            'never ran without its reuse branch, and the plain model scores '
+            "what reuse_at_test='drop' scores, often far below the model "
+            'with its branch. Train with model.backbone.reuse_drop_prob > 0 '
+            'to deploy a plain backbone, or force it (--force-untrained-drop'
+            ', force_untrained_drop=True)')
     state_dict = checkpoint.get('state_dict', checkpoint)
     meta = {}
     source_meta = checkpoint.get('meta') if 'state_dict' in checkpoint \
         else None
     if isinstance(source_meta, dict) and 'dataset_meta' in source_meta:
         meta['dataset_meta'] = copy.deepcopy(source_meta['dataset_meta'])
-    backbone = _backbone_cfg(cfg)
     meta['stripped_reuse'] = dict(
         backbone=_short(backbone['type']),
-        fusion=backbone.get('fusion', 'concat'),
-        reuse_drop_prob=float(backbone.get('reuse_drop_prob', 0.)))
+        fusion=_setting(backbone, 'fusion'),
+        reuse_drop_prob=reuse_drop_prob,
+        trained_config_checked=trained is not None)
     plain_cfg = strip_reuse_config(cfg)
     return plain_cfg, dict(meta=meta,
                            state_dict=strip_reuse_state_dict(cfg, state_dict))

@@ -7,7 +7,7 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from mmmaskreuse.engine import TRUST_ENV, missing_weights
+from mmmaskreuse.engine import TRUST_ENV, load_checked, weight_mismatch
 from mmmaskreuse.engine.checkpoint import _history_buffer_getattr
 from tests.conftest import serve_over_http
 
@@ -103,16 +103,50 @@ def test_getattr_is_allowed_on_the_history_buffer_statistics_only():
         _history_buffer_getattr(os, 'system')
 
 
-def test_missing_weights_lists_what_a_checkpoint_does_not_fill(tmp_path):
+def test_weight_mismatch_names_missing_unexpected_and_mis_shaped_weights(
+        tmp_path):
     model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
     full = tmp_path / 'full.pth'
     torch.save(dict(state_dict={f'module.{k}': v
                                 for k, v in model.state_dict().items()}),
                full)
-    assert missing_weights(model, str(full)) == []
+    assert not weight_mismatch(model, str(full))
     partial = tmp_path / 'partial.pth'
     torch.save(dict(state_dict={'0.weight': torch.ones(2, 2)}), partial)
-    assert missing_weights(model, str(partial)) == [
+    assert weight_mismatch(model, str(partial)).missing == [
         '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var',
         '1.num_batches_tracked'
     ]
+    # every key there, one of another shape and one the model lacks: what a
+    # head for 3 classes, or a MaskAnyNet checkpoint on its twin, looks like
+    other = dict(model.state_dict(), **{'0.weight': torch.ones(3, 2),
+                                        'reuse_stem.weight': torch.ones(1)})
+    mismatch = weight_mismatch(model, dict(state_dict=other))
+    assert mismatch.missing == []
+    assert mismatch.unexpected == ['reuse_stem.weight']
+    assert mismatch.mis_shaped == [('0.weight', (3, 2), (2, 2))]
+    assert mismatch.describe('other.pth', 'model.py') == (
+        'other.pth does not fit the model of model.py: it holds 1 weights '
+        'the model has no entry for (reuse_stem.weight); it holds 1 weights '
+        "of another shape than the model's (0.weight: [3, 2] in the "
+        'checkpoint, [2, 2] in the model)')
+    # the prefix an init_cfg loads with
+    assert not weight_mismatch(
+        model, {f'backbone.{k}': v for k, v in model.state_dict().items()},
+        prefix='backbone.')
+
+
+def test_load_checked_refuses_what_does_not_fit_and_loads_what_does(
+        tmp_path):
+    model = torch.nn.Linear(2, 2)
+    path = tmp_path / 'wide.pth'
+    torch.save(dict(state_dict=dict(weight=torch.ones(3, 2),
+                                    bias=torch.ones(3))), path)
+    with pytest.raises(ValueError, match=f'{path} does not fit the model of '
+                       'linear.py: it holds 2 weights of another shape'):
+        load_checked(model, str(path), 'linear.py')
+    torch.save(dict(state_dict=dict(weight=torch.ones(2, 2),
+                                    bias=torch.ones(2)), meta=dict(seed=1)),
+               path)
+    assert load_checked(model, str(path), 'linear.py')['meta'] == dict(seed=1)
+    assert torch.equal(model.weight, torch.ones(2, 2))

@@ -1,5 +1,6 @@
 """A diverging run stops at its first non-finite loss and says so; a run
-that would start from a missing or wrong checkpoint does not start."""
+that would start from a missing or wrong checkpoint, or with a frozen
+reuse branch no checkpoint filled, does not start."""
 import math
 from types import SimpleNamespace
 from unittest import mock
@@ -9,7 +10,8 @@ import torch
 from mmengine.model import BaseModule
 from mmengine.runner import BaseLoop
 
-from mmmaskreuse.engine import (CheckPretrainedWeightsHook,
+from mmmaskreuse.engine import (CheckFrozenReuseHook,
+                                CheckPretrainedWeightsHook,
                                 StopOnInvalidLossHook)
 
 
@@ -108,3 +110,25 @@ def test_pretrained_check_names_a_missing_checkpoint_and_missing_keys(
                                     _train_loop=dict(max_epochs=1)))
     with pytest.raises(ValueError, match='sequence of key beginnings'):
         CheckPretrainedWeightsHook(allow_missing='ln2.')
+
+
+def test_a_frozen_reuse_branch_must_come_from_a_checkpoint():
+    """MaskResNet-18 with frozen_stages=0 freezes its reuse stem and fusion
+    (freeze_reuse=True): refused until a state dict holding them loads;
+    a trainable branch (freeze_reuse=False) needs none. The toy config's
+    refusal through tools/train.py: test_tools/test_bad_input.py."""
+    from mmmaskreuse.models import MaskResNet
+    backbone = MaskResNet(depth=18, frozen_stages=0)
+    model = torch.nn.Module()
+    model.backbone = backbone
+    with pytest.raises(ValueError) as error:
+        CheckFrozenReuseHook().before_train(SimpleNamespace(model=model))
+    assert ('model.backbone (MaskResNet) freezes reuse_stem, reuse_fusion '
+            '(freeze_reuse=True, frozen_stages=0), but no checkpoint filled '
+            'them') in str(error.value)
+    assert 'set model.backbone.freeze_reuse=False' in str(error.value)
+    # a checkpoint of the whole MaskAnyNet backbone fills the branch
+    backbone.load_state_dict(MaskResNet(depth=18).state_dict())
+    CheckFrozenReuseHook().before_train(SimpleNamespace(model=model))
+    model.backbone = MaskResNet(depth=18, frozen_stages=0, freeze_reuse=False)
+    CheckFrozenReuseHook().before_train(SimpleNamespace(model=model))

@@ -101,6 +101,16 @@ def test_test_py_and_resume_refuse_a_checkpoint_that_would_run_code(
     assert not marker.exists()
 
 
+def score_with_allow_partial(toy_root, checkpoint):
+    """``test.py --allow-partial`` scores ``checkpoint`` on 4 images."""
+    proc = run_tool_here(['test.py', CLS, str(checkpoint), '--allow-partial',
+                          '--cfg-options', 'test_dataloader.dataset.indices=4',
+                          'test_dataloader.num_workers=0',
+                          'test_dataloader.persistent_workers=False'],
+                         toy_root, check=True)
+    assert 'accuracy/top1' in proc.stdout
+
+
 def test_test_py_refuses_a_checkpoint_missing_weights(toy_root, tmp_path):
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
@@ -110,15 +120,61 @@ def test_test_py_refuses_a_checkpoint_missing_weights(toy_root, tmp_path):
                                 if k.startswith('backbone.')}), partial)
     proc = run_tool_here(['test.py', CLS, str(partial)], toy_root)
     assert proc.returncode == 2
-    assert (f'{partial} holds no weights for 2 entries of the model '
-            '(head.fc.weight, head.fc.bias)') in proc.stdout
+    assert (f'{partial} does not fit the model of {CLS}: it holds no '
+            'weights for 2 entries of the model (head.fc.weight, '
+            'head.fc.bias)') in proc.stdout
     assert 'accuracy/top1' not in proc.stdout
-    proc = run_tool_here(['test.py', CLS, str(partial), '--allow-partial',
-                          '--cfg-options', 'test_dataloader.dataset.indices=4',
-                          'test_dataloader.num_workers=0',
-                          'test_dataloader.persistent_workers=False'],
-                         toy_root, check=True)
-    assert 'accuracy/top1' in proc.stdout
+    score_with_allow_partial(toy_root, partial)
+
+
+def test_test_py_refuses_mis_shaped_and_unexpected_weights(toy_root,
+                                                           tmp_path):
+    """Every key there is not enough: a head for 5 classes on the 4-class
+    config, and a MaskAnyNet checkpoint on its vanilla twin's config (its
+    reuse branch would be ignored), are refused as a partial one is."""
+    from mmmaskreuse.engine import build_model, load_config
+    wide = tmp_path / 'five_classes.pth'
+    torch.save(dict(state_dict=build_model(load_config(
+        CLS, {'model.head.num_classes': 5})).state_dict()), wide)
+    proc = run_tool_here(['test.py', CLS, str(wide)], toy_root)
+    assert proc.returncode == 2
+    assert (f'{wide} does not fit the model of {CLS}: it holds 2 weights of '
+            "another shape than the model's (head.fc.weight: [5, 512] in the "
+            'checkpoint, [4, 512] in the model, head.fc.bias: [5] in the '
+            'checkpoint, [4] in the model)') in proc.stdout
+    masked = tmp_path / 'maskanynet.pth'
+    torch.save(dict(state_dict=build_model(load_config(
+        config('maskanynet/toy/resnet18_toy_cls.py'))).state_dict()), masked)
+    proc = run_tool_here(['test.py', CLS, str(masked)], toy_root)
+    assert proc.returncode == 2
+    assert (f'{masked} does not fit the model of {CLS}: it holds ' in
+            proc.stdout)
+    assert ('weights the model has no entry for '
+            '(backbone.reuse_stem.conv.weight, ') in proc.stdout
+    assert 'accuracy/top1' not in proc.stdout
+    score_with_allow_partial(toy_root, wide)
+
+
+def test_train_py_refuses_a_frozen_reuse_branch_no_checkpoint_fills(
+        toy_root, tmp_path):
+    masked = config('maskanynet/toy/resnet18_toy_cls.py')
+    proc = run_tool_here(['train.py', masked, '--work-dir',
+                          str(tmp_path / 'frozen'), '--cfg-options',
+                          'model.backbone.frozen_stages=0',
+                          # one iteration, should the check let it start
+                          'train_cfg.max_epochs=1', 'train_cfg.val_interval=2',
+                          'train_dataloader.dataset.indices=8',
+                          'train_dataloader.num_workers=0',
+                          'train_dataloader.persistent_workers=False',
+                          'val_dataloader.num_workers=0',
+                          'val_dataloader.persistent_workers=False'],
+                         toy_root)
+    assert proc.returncode != 0
+    assert ('model.backbone (MaskResNet) freezes reuse_stem, reuse_fusion '
+            '(freeze_reuse=True, frozen_stages=0), but no checkpoint filled '
+            'them') in proc.stdout
+    assert 'or set model.backbone.freeze_reuse=False' in proc.stdout
+    assert 'Epoch(train)' not in proc.stdout
 
 
 def test_train_py_stops_at_the_first_non_finite_loss(toy_root, tmp_path):

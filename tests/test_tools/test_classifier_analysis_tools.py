@@ -1,7 +1,8 @@
 """The classifier analyses through their commands: the robustness table
 and the reuse-branch ablation (each figure checked against
 ``tools/test.py`` with the ``--cfg-options`` the tool's docstring gives
-for it) and Grad-CAM."""
+for it) and Grad-CAM; the inputs they build are ``tools/test.py``'s, and a
+checkpoint that does not fit its config is refused as there."""
 import csv
 import json
 
@@ -107,8 +108,7 @@ def test_grad_cam_draws_each_model_on_the_same_images(
     proc = run_tool_here([
         'visualization/grad_cam.py', *models['MaskAnyNet'],
         *models['vanilla'], '--labels', 'MaskAnyNet', 'vanilla',
-        '--img-dir', images, '--num-images', '3', '--img-size', '64',
-        '--out-dir', str(out)
+        '--img-dir', images, '--num-images', '3', '--out-dir', str(out)
     ], toy_root)
     assert proc.returncode == 0, proc.stdout[-3000:]
     result = json.loads((out / 'grad_cam.json').read_text())
@@ -119,7 +119,7 @@ def test_grad_cam_draws_each_model_on_the_same_images(
     # each column holds its own model's prediction on those images
     for label, (cfg, checkpoint) in models.items():
         model = load_model(cfg, checkpoint)
-        inputs = next(normalised_batches(model, paths, 3, 64))
+        inputs = next(normalised_batches(model, paths, 3))
         with torch.no_grad():
             predicted = model(inputs, mode='tensor').argmax(-1).tolist()
         assert [r['models'][label]['class_index']
@@ -144,8 +144,8 @@ def test_tsne_embeds_every_patch_position_of_each_model(toy_root, tmp_path,
     proc = run_tool_here([
         'visualization/tsne_features.py', PLAIN, random_checkpoints['plain'],
         DEMO, random_checkpoints['maskanynet'], '--labels', 'plain',
-        'maskanynet', '--img-dir', images, '--num-images', '8', '--img-size',
-        '128', '--out-dir', str(tmp_path)
+        'maskanynet', '--img-dir', images, '--num-images', '8', '--out-dir',
+        str(tmp_path)
     ], toy_root)
     assert proc.returncode == 0, proc.stdout[-3000:]
     result = json.loads((tmp_path / 'tsne.json').read_text())
@@ -154,16 +154,86 @@ def test_tsne_embeds_every_patch_position_of_each_model(toy_root, tmp_path,
     names = result['class_names']
     assert names == sorted({path.split('/')[-2] for path in paths})
     plain = result['models']['plain']
-    # ResNet-18 at 128 px: a 4 x 4 map, 16 points per image
-    assert plain['patches_per_image'] == 16
+    # ResNet-18 on the 64-px images of the test pipeline: a 2 x 2 map
+    assert plain['patches_per_image'] == 4
     assert plain['classes'] == [
-        names.index(path.split('/')[-2]) for path in paths for _ in range(16)]
+        names.index(path.split('/')[-2]) for path in paths for _ in range(4)]
     # the plain model's own features, embedded as the tool embeds them
     model = load_model(PLAIN, random_checkpoints['plain'])
     features = patch_features(
-        model, next(normalised_batches(model, paths, 8, 128)))
+        model, next(normalised_batches(model, paths, 8)))
     points = tsne_embedding(features.flatten(0, 1).numpy())
     assert np.allclose(plain['points'], points, atol=1e-3)
     assert plain['neighbour_agreement'] == pytest.approx(
         neighbour_agreement(points, np.array(plain['classes'])), abs=1e-3)
     assert (tmp_path / 'tsne.png').stat().st_size > 10_000
+
+
+# a test pipeline that resizes and crops, as mmpretrain's ImageNet one
+RESIZING = [dict(type='LoadImageFromFile'),
+            dict(type='ResizeEdge', scale=80, edge='short'),
+            dict(type='CenterCrop', crop_size=56), dict(type='PackInputs')]
+
+
+@pytest.mark.parametrize('to_rgb,pipeline', [(True, None), (False, None),
+                                             (True, RESIZING)])
+def test_analysis_inputs_are_what_test_py_feeds_the_model(
+        toy_root, tmp_path, to_rgb, pipeline):
+    """The inputs of the analysis tools for some files are the batch that
+    the config's test dataloader and the model's data preprocessor make of
+    them: resized as its test pipeline says, in the channel order the
+    preprocessor's to_rgb says."""
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    from mmmaskreuse.analysis import load_model, normalised_batches
+    from mmmaskreuse.engine import build_model, load_config
+    options = {'data_preprocessor.to_rgb': to_rgb}
+    if pipeline:
+        options['test_dataloader.dataset.pipeline'] = pipeline
+    cfg = load_config(PLAIN, options)
+    checkpoint = tmp_path / 'random.pth'
+    torch.save(dict(state_dict=build_model(cfg).state_dict()), checkpoint)
+    model = load_model(cfg, str(checkpoint))
+    loader_cfg = dict(cfg.test_dataloader, num_workers=0,
+                      persistent_workers=False, batch_size=3)
+    loader_cfg['dataset'] = dict(loader_cfg['dataset'], indices=3,
+                                 data_root=str(toy_root / 'data/toy/cls'))
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        batch = next(iter(Runner.build_dataloader(loader_cfg)))
+    expected = model.data_preprocessor(batch, False)['inputs']
+    paths = [sample.img_path for sample in batch['data_samples']]
+    inputs = next(normalised_batches(model, paths, 3))
+    assert inputs.shape == ((3, 3, 56, 56) if pipeline else (3, 3, 64, 64))
+    assert torch.equal(inputs, expected)
+    # the channels as the model reads them: RGB only where it converts
+    bgr = torch.stack(batch['inputs']).float()
+    red = bgr[:, 2] if to_rgb else bgr[:, 0]
+    mean, std = model.data_preprocessor.mean, model.data_preprocessor.std
+    assert torch.allclose(inputs[:, 0], (red - mean[0]) / std[0])
+
+
+@pytest.mark.parametrize('tool', ['analysis_tools/robustness.py',
+                                  'visualization/grad_cam.py',
+                                  'visualization/tsne_features.py'])
+def test_analysis_tools_refuse_a_checkpoint_that_does_not_fit(
+        toy_root, tmp_path, random_checkpoints, tool):
+    """An empty checkpoint, and the MaskAnyNet one on the vanilla config:
+    refused, naming both files and the weights, before anything is
+    written."""
+    empty = tmp_path / 'empty.pth'
+    torch.save(dict(state_dict={}), empty)
+    images = ['--img-dir', str(toy_root / 'data' / 'toy' / 'cls' / 'val'),
+              '--num-images', '2'] if 'visualization' in tool else [
+                  '--num-images', '2']
+    for checkpoint, message in (
+            (str(empty), 'it holds no weights for 122 entries of the model '
+             '(backbone.conv1.weight'),
+            (random_checkpoints['maskanynet'], 'weights the model has no '
+             'entry for (backbone.reuse_stem.conv.weight')):
+        proc = run_tool_here([tool, PLAIN, checkpoint, *images, '--out-dir',
+                              str(tmp_path / 'out')], toy_root)
+        assert proc.returncode == 2, proc.stdout[-3000:]
+        assert f'{checkpoint} does not fit the model of {PLAIN}' in proc.stdout
+        assert message in proc.stdout
+        assert not (tmp_path / 'out').exists()

@@ -1,6 +1,7 @@
 """tools/model_converters/strip_reuse.py: the plain upstream model of a
 MaskAnyNet checkpoint runs without mmmaskreuse and computes what the
-MaskAnyNet model computes with its branch dropped."""
+MaskAnyNet model computes with its branch dropped; a checkpoint stripped as
+what it did not train as, or without reuse dropout, is refused."""
 import json
 import subprocess
 import sys
@@ -87,7 +88,9 @@ def stripped(toy_root, tmp_path_factory):
         torch.nn.init.normal_(
             model.backbone.reuse_fusion.alignment.layers[-1].norm.weight)
         source, out = work / f'{kind}.pth', work / f'{kind}_plain.pth'
-        torch.save(dict(state_dict=model.state_dict()), source)
+        # as mmengine's Runner saves it: the training config in its meta
+        torch.save(dict(state_dict=model.state_dict(),
+                        meta=dict(cfg=cfg.pretty_text)), source)
         proc = run_tool_here(
             [STRIP, config(name), str(source), str(out),
              '--cfg-options', *DROPOUT,
@@ -194,6 +197,71 @@ def test_a_vanilla_config_has_nothing_to_strip(toy_root, tmp_path):
                          cwd=toy_root)
     assert proc.returncode != 0
     assert "got 'ResNet': there is no reuse branch to strip" in proc.stdout
+
+
+TOY = config('maskanynet/toy/resnet18_toy_cls.py')
+
+
+@pytest.fixture(scope='module')
+def residual_without_dropout(tmp_path_factory):
+    """The toy MaskAnyNet classifier with the residual fusion and no reuse
+    dropout, as tools/train.py saves it (its training config in meta), and
+    the same weights as a bare state dict."""
+    from mmmaskreuse.engine import build_model, load_config
+    folder = tmp_path_factory.mktemp('residual')
+    cfg = load_config(TOY, {'model.backbone.fusion': 'residual'})
+    state = build_model(cfg).state_dict()
+    paths = dict(saved=folder / 'residual.pth', bare=folder / 'bare.pth')
+    torch.save(dict(state_dict=state, meta=dict(cfg=cfg.pretty_text)),
+               paths['saved'])
+    torch.save(state, paths['bare'])
+    return {name: str(path) for name, path in paths.items()}
+
+
+@pytest.mark.parametrize('trained,options,message', [
+    # the documented options on the `make demo` checkpoint (concat)
+    ('demo', DROPOUT, "model.backbone.fusion is 'residual' in the config "
+     'given (with its --cfg-options), but the checkpoint trained with '
+     "fusion='concat' (the config saved in its meta['cfg'])"),
+    ('residual', DROPOUT, 'model.backbone.reuse_drop_prob is 0.5 in the '
+     'config given (with its --cfg-options), but the checkpoint trained '
+     'with reuse_drop_prob=0.0'),
+    ('residual', DROPOUT[:1], 'the model trained with reuse_drop_prob=0: it '
+     'never ran without its reuse branch'),
+])
+def test_a_checkpoint_is_stripped_only_as_what_it_trained_as(
+        toy_root, tmp_path, trained_classifier, residual_without_dropout,
+        trained, options, message):
+    checkpoint = (trained_classifier.checkpoint if trained == 'demo' else
+                  residual_without_dropout['saved'])
+    out = tmp_path / 'plain.pth'
+    proc = run_tool_here([STRIP, TOY, checkpoint, str(out), '--cfg-options',
+                          *options], cwd=toy_root)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert f'strip_reuse.py: {checkpoint}: strip_reuse: {message}' in \
+        proc.stdout
+    assert not out.exists() and not (tmp_path / 'plain.py').exists()
+
+
+def test_force_untrained_drop_strips_with_warnings(toy_root, tmp_path,
+                                                   residual_without_dropout):
+    """--force-untrained-drop strips the residual model trained without
+    dropout, warning; a bare state dict, which holds no training config,
+    is stripped as the config says, with a warning that it is unchecked."""
+    proc = run_tool_here(
+        [STRIP, TOY, residual_without_dropout['saved'],
+         str(tmp_path / 'plain.pth'), '--force-untrained-drop',
+         '--cfg-options', DROPOUT[0]], cwd=toy_root, check=True)
+    assert 'warning: the model trained without reuse dropout' in proc.stdout
+    assert 'holds no training config' not in proc.stdout
+    assert (tmp_path / 'plain.pth').is_file()
+    bare = residual_without_dropout['bare']
+    proc = run_tool_here([STRIP, TOY, bare, str(tmp_path / 'bare_plain.pth'),
+                          '--cfg-options', *DROPOUT], cwd=toy_root,
+                         check=True)
+    assert (f"warning: {bare} holds no training config (meta['cfg']): "
+            "stripped as CONFIG says (fusion='residual', reuse_drop_prob=0.5"
+            '), unchecked') in proc.stdout
 
 
 # slow tier: three tool runs (about 40 s on a loaded 2-core machine) would

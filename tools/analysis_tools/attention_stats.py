@@ -1,12 +1,16 @@
 """Attention distance and entropy of ViT checkpoints, per layer and head.
 
-For each ``CONFIG CHECKPOINT`` pair, the backbone runs on ``--num-images``
-images of ``--img-dir`` (a seeded pick, resized to the model's input
-size), nothing masked. For every block and head, the attention of each
-patch over the other patches (class token left out, rows renormalised)
-gives an entropy ``-sum p log p`` (nats) and a distance ``sum p * d`` (``d``
-the pixel distance between patch centres), averaged over patches and
-images: the measures of the Conditional MAE paper's Fig. 5 and 16-19.
+For each ``CONFIG CHECKPOINT`` pair (the checkpoint must fit the config, as
+for ``tools/test.py``), the backbone runs on ``--num-images`` images of
+``--img-dir`` (a seeded pick, made into inputs by the config's test
+pipeline and the model's data preprocessor, as ``tools/test.py`` makes
+them; a pretrain config without one: resized and centre-cropped to the
+ViT's input size), nothing masked. For every block and head, the attention
+of each patch over the other patches (class token left out, rows
+renormalised) gives an entropy ``-sum p log p`` (nats) and a distance
+``sum p * d`` (``d`` the pixel distance between patch centres), averaged
+over patches and images: the measures of the Conditional MAE paper's Fig. 5
+and 16-19.
 
 Writes ``attention_stats.json`` (per model: distance and entropy,
 [layers][heads]) and ``attention_stats.png`` (both against the layer, one
@@ -34,7 +38,7 @@ from mmmaskreuse.analysis import (add_image_arguments, add_model_pairs,
                                   check_model_pairs, load_vit,
                                   normalised_batches, patch_attention,
                                   picked_images, recording_attention,
-                                  run_backbone, vit_input_size)
+                                  run_backbone)
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
@@ -60,8 +64,7 @@ def measure(model, paths, batch_size, device):
     extra = getattr(backbone, 'num_extra_tokens', 1)
     sums, count = 0, 0
     progress = ProgressBar(len(paths))
-    for inputs in normalised_batches(model, paths, batch_size,
-                                     vit_input_size(backbone), device):
+    for inputs in normalised_batches(model, paths, batch_size, device):
         with recording_attention(backbone) as attentions:
             run_backbone(backbone, inputs)
         stats = torch.stack([

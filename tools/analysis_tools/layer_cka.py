@@ -1,11 +1,15 @@
 """Layer-by-layer CKA between two ViT checkpoints.
 
-Both backbones run on the same ``--num-images`` images of ``--img-dir``
-(a seeded pick, resized to each model's input size), nothing masked; the
-output tokens of every block (class token included, flattened) are
-compared with linear CKA, its unbiased HSIC accumulated over minibatches
-(Nguyen, Raghu and Kornblith, 2021), as the Conditional MAE paper's Fig. 4
-and 15. A model compared with itself gives 1 on the diagonal.
+Both backbones (each checkpoint must fit its config, as for
+``tools/test.py``) run on the same ``--num-images`` images of ``--img-dir``
+(a seeded pick, made into inputs by each config's test pipeline and its
+model's data preprocessor, as ``tools/test.py`` makes them; a pretrain
+config without one: resized and centre-cropped to the ViT's input size),
+nothing masked; the output tokens of every block (class token included,
+flattened) are compared with linear CKA, its unbiased HSIC accumulated
+over minibatches (Nguyen, Raghu and Kornblith, 2021), as the Conditional
+MAE paper's Fig. 4 and 15. A model compared with itself gives 1 on the
+diagonal.
 
 Writes ``cka.json`` (the matrix, rows: layers of A, columns: layers of B)
 and ``cka.png`` (its heatmap) to ``--out-dir``.
@@ -29,7 +33,7 @@ from mmengine.utils import ProgressBar
 from mmmaskreuse.analysis import (MinibatchCKA, add_image_arguments,
                                   load_vit, normalised_batches,
                                   picked_images, recording_outputs,
-                                  run_backbone, vit_input_size)
+                                  run_backbone)
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
@@ -66,8 +70,7 @@ def layer_cka(models, paths, batch_size, device):
     paths = paths[:usable]
     meter = MinibatchCKA(*(len(m.backbone.layers) for m in models))
     streams = [
-        normalised_batches(m, paths, batch_size,
-                           vit_input_size(m.backbone), device)
+        normalised_batches(m, paths, batch_size, device)
         for m in models
     ]
     progress = ProgressBar(len(paths))

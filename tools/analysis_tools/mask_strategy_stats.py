@@ -40,13 +40,12 @@ import os.path as osp
 import torch
 from matplotlib.figure import Figure
 from mmengine.config import Config
-from mmengine.runner import load_checkpoint
 
 from mmmaskreuse.analysis import (STRATEGIES, build_mask_reuse, cell_grid,
                                   cosine_similarity, entropy_gain, f_score,
                                   list_images, load_images, normalise_by_max,
                                   pick_images, pooled_features)
-from mmmaskreuse.engine import build_model, load_config
+from mmmaskreuse.engine import build_model, load_checked, load_config
 from mmmaskreuse.masking import resize_image
 
 # mmpretrain's ResNet-18 with its ImageNet normalisation, left untrained
@@ -114,7 +113,7 @@ def build_feature_extractor(config, checkpoint, seed):
         cfg = Config(dict(model=RANDOM_RESNET18, default_scope='mmpretrain'))
         return build_model(cfg, init_weights=True).eval()
     model = build_model(load_config(config))
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    load_checked(model, checkpoint, config)  # refused if it does not fit
     return model.eval()
 
 
@@ -196,7 +195,11 @@ def main():
         print('note: no --config/--checkpoint given; features come from a '
               f'randomly initialised ResNet-18 (seed {args.seed}), so the '
               'similarity reflects a random network')
-    model = build_feature_extractor(args.config, args.checkpoint, args.seed)
+    try:
+        model = build_feature_extractor(args.config, args.checkpoint,
+                                        args.seed)
+    except (ValueError, RuntimeError) as error:
+        raise SystemExit(f'mask_strategy_stats.py: {error}')
     rows = make_table(measure(args, model))
 
     print(f'{len(args.paths)} images from {args.data_root}, '

@@ -7,7 +7,8 @@ after normalisation) and the downsampled image of another sample of the
 batch. A branch that contributes nothing leaves the top-1 unchanged (one of
 MaskAnyNet's failure signatures); one the model relies on costs accuracy
 when it is fed zeros or another image. Each row is
-``tools/test.py CONFIG CKPT --cfg-options model.backbone.reuse_at_test=X``.
+``tools/test.py CONFIG CKPT --cfg-options model.backbone.reuse_at_test=X``,
+and as there a checkpoint that does not fit the config is refused.
 
 Prints the table and writes ``reuse_ablation.json`` and
 ``reuse_ablation.png`` to ``--out-dir``.
@@ -75,13 +76,17 @@ def check_maskanynet(parser, config):
 def main():
     parser, args = parse_args()
     check_maskanynet(parser, args.config)
-    top1 = {
-        setting: evaluate_top1(
-            args.config, args.checkpoint,
-            {'model.backbone.reuse_at_test': setting}, args.num_images,
-            args.device)
-        for setting in SETTINGS
-    }
+    try:
+        top1 = {
+            setting: evaluate_top1(
+                args.config, args.checkpoint,
+                {'model.backbone.reuse_at_test': setting}, args.num_images,
+                args.device)
+            for setting in SETTINGS
+        }
+    except (ValueError, RuntimeError) as error:
+        # a checkpoint that does not fit its config, both named
+        parser.error(str(error))
     drops = {s: top1['downsample'] - top1[s] for s in SETTINGS[1:]}
     os.makedirs(args.out_dir, exist_ok=True)
     with open(osp.join(args.out_dir, 'reuse_ablation.json'), 'w') as f:

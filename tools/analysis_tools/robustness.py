@@ -1,7 +1,9 @@
 """Top-1 of classifiers on clean, occluded and shuffled test images.
 
 The table of the Conditional MAE paper's Tab. 9: for each ``CONFIG
-CHECKPOINT`` pair, the test set of the config (its first ``--num-images``)
+CHECKPOINT`` pair (the checkpoint must fit the config, as for
+``tools/test.py``: a checkpoint of another model is refused, naming both),
+the test set of the config (its first ``--num-images``)
 scored clean, with a random half of its 16-pixel patches set to the mean
 colour (after normalisation), and with its patches shuffled. Each image
 is corrupted from its own seed (``--seed`` plus its index), so every model
@@ -99,11 +101,16 @@ def main():
     table = {}
     for label, (config, checkpoint) in zip(args.labels, args.models):
         options = condition_options(parser, config, args)
-        table[label] = {
-            condition: evaluate_top1(config, checkpoint, options[condition],
-                                     args.num_images, args.device)
-            for condition in CONDITIONS
-        }
+        try:
+            table[label] = {
+                condition: evaluate_top1(config, checkpoint,
+                                         options[condition], args.num_images,
+                                         args.device)
+                for condition in CONDITIONS
+            }
+        except (ValueError, RuntimeError) as error:
+            # a checkpoint that does not fit its config, both named
+            parser.error(str(error))
     os.makedirs(args.out_dir, exist_ok=True)
     settings = dict(patch_size=args.patch_size, ratio=args.ratio,
                     seed=args.seed, num_images=args.num_images)

@@ -7,9 +7,20 @@ Writes OUT, a checkpoint of the plain model, and its config (OUT with a
 mmdet or mmseg with no ``mmmaskreuse`` import. Its outputs are those of the
 MaskAnyNet model tested with ``model.backbone.reuse_at_test=drop``. Only the
 ``residual`` and ``add`` fusions can be stripped exactly; the others are
-refused with the reason. Stripping a model trained without reuse dropout
-(``model.backbone.reuse_drop_prob``) works, but the plain model is then one
-it never trained as: a warning says so.
+refused with the reason.
+
+The checkpoint's training config (``meta['cfg']``, saved by every
+``tools/train.py`` run) decides, not CONFIG and its ``--cfg-options``: a
+backbone type, ``fusion``, ``mask_ratio`` or ``reuse_drop_prob`` that
+differs from the one it trained with is refused, naming both values (a
+``concat`` checkpoint has the same weights as a ``residual`` one; stripped
+as ``residual`` it would score chance). A checkpoint without a training
+config (a bare state dict) is stripped as CONFIG says, with a warning.
+
+A model trained without reuse dropout (``reuse_drop_prob=0``) never ran
+as the plain model, which scores what ``reuse_at_test=drop`` scores, often
+far below the model with its branch: it is refused unless
+``--force-untrained-drop`` (then stripped with a warning).
 
 Example::
 
@@ -46,7 +57,13 @@ def parse_args():
     parser.add_argument('--out-config', help='the plain config to write '
                         '(default: OUT with a .py suffix)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='overrides of CONFIG, as in tools/train.py')
+                        help='overrides of CONFIG, as in tools/train.py; '
+                        'they must agree with the config the checkpoint '
+                        'trained with')
+    parser.add_argument('--force-untrained-drop', action='store_true',
+                        help='strip a model that trained without reuse '
+                        'dropout (reuse_drop_prob=0): it never ran as the '
+                        'plain model, which may score far below it')
     args = parser.parse_args()
     for path, what in ((args.config, 'config'),
                        (args.checkpoint, 'checkpoint')):
@@ -68,15 +85,26 @@ def main():
     cfg = load_config(args.config, args.cfg_options)
     try:
         check_strippable(cfg)  # before reading a checkpoint in vain
-        plain_cfg, checkpoint = strip_reuse(
-            cfg, load_from_local(args.checkpoint, map_location='cpu'))
     except ValueError as error:
         raise SystemExit(f'strip_reuse.py: {error}')
-    if checkpoint['meta']['stripped_reuse']['reuse_drop_prob'] == 0:
+    try:
+        plain_cfg, checkpoint = strip_reuse(
+            cfg, load_from_local(args.checkpoint, map_location='cpu'),
+            force_untrained_drop=args.force_untrained_drop)
+    except ValueError as error:
+        raise SystemExit(f'strip_reuse.py: {args.checkpoint}: {error}')
+    stripped = checkpoint['meta']['stripped_reuse']
+    if not stripped['trained_config_checked']:
+        print(f'warning: {args.checkpoint} holds no training config '
+              "(meta['cfg']): stripped as CONFIG says (fusion="
+              f"{stripped['fusion']!r}, reuse_drop_prob="
+              f"{stripped['reuse_drop_prob']}), unchecked")
+    if stripped['reuse_drop_prob'] == 0:
         print('warning: the model trained without reuse dropout '
-              '(reuse_drop_prob=0): the plain model is exactly the '
-              'MaskAnyNet model with the branch dropped, which it never '
-              'trained as; expect lower accuracy than with the branch')
+              '(reuse_drop_prob=0), stripped as --force-untrained-drop '
+              'asks: the plain model is exactly the MaskAnyNet model with '
+              'the branch dropped, which it never trained as; expect lower '
+              'accuracy than with the branch')
     for path in (args.out, args.out_config):
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     # mmengine's local backend, which mmmaskreuse makes atomic: a kill or a

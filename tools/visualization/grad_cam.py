@@ -7,6 +7,11 @@ predicts (``--target-category`` fixes one class for all), at the last
 stage of a CNN backbone or the last block of a transformer
 (``--target-layer`` names another, e.g. ``backbone.layer3``). The maps
 come from the ``grad-cam`` package, as in mmpretrain's ``vis_cam.py``.
+Each model sees the images as ``tools/test.py`` shows them to it: through
+its config's test pipeline (resizing, cropping) and its data preprocessor
+(channel order by ``to_rgb``, normalisation); each checkpoint must fit its
+config as ``tools/test.py`` requires. The left column shows the first
+model's test-pipeline image.
 
 Writes ``grad_cam.png`` and ``grad_cam.json`` (per image and model: the
 class, named when the checkpoint's training run saved the class names, its
@@ -30,8 +35,9 @@ import numpy as np
 import torch
 
 from mmmaskreuse.analysis import (add_image_arguments, add_model_pairs,
-                                  check_model_pairs, load_images, load_model,
-                                  normalised_batches, picked_images)
+                                  check_model_pairs, load_or_exit,
+                                  normalised_batches, packed_images,
+                                  picked_images)
 from mmmaskreuse.analysis.cam import default_target_layer, find_layer, grad_cam
 
 matplotlib.use('Agg')
@@ -43,8 +49,6 @@ def parse_args():
         description='Grad-CAM of classifiers side by side')
     add_model_pairs(parser)
     add_image_arguments(parser, num_images=4, batch_size=4)
-    parser.add_argument('--img-size', type=int, default=224,
-                        help='side the images are resized to')
     parser.add_argument('--target-layer',
                         help='module whose output is weighed (default: the '
                         'last stage or block of the backbone)')
@@ -59,15 +63,14 @@ def parse_args():
 
 def model_maps(parser, args, config, checkpoint, paths):
     """Maps [N, S, S], classes and scores of one model on ``paths``."""
-    model = load_model(config, checkpoint, args.device)
+    model = load_or_exit(parser, config, checkpoint, args.device)
     layer = args.target_layer or default_target_layer(model)
     try:
         find_layer(model, layer)
     except ValueError as error:
         parser.error(f'{config}: --target-layer {error}')
     inputs = torch.cat(list(
-        normalised_batches(model, paths, args.batch_size, args.img_size,
-                           args.device)))
+        normalised_batches(model, paths, args.batch_size, args.device)))
     with torch.no_grad():
         scores = model(inputs, mode='tensor').softmax(-1)
     if args.target_category is not None and not (
@@ -80,18 +83,32 @@ def model_maps(parser, args, config, checkpoint, paths):
     picked = scores.gather(1, classes[:, None].to(scores.device))[:, 0]
     names = (model.dataset_meta or {}).get('classes')
     classes = [(c, names[c] if names else str(c)) for c in classes.tolist()]
-    return maps, classes, picked.tolist(), layer
+    return maps, classes, picked.tolist(), layer, model
+
+
+def rgb_images(model, paths):
+    """[N, H, W, 3] floats in [0, 1]: ``paths`` as ``model``'s test pipeline
+    makes them (``LoadImageFromFile`` gives BGR), for display."""
+    images = packed_images(model, paths)['inputs']
+    if isinstance(images, (list, tuple)):
+        images = torch.stack(list(images))
+    return images.flip(1).permute(0, 2, 3, 1).float().numpy() / 255
 
 
 def main():
     parser, args = parse_args()
     paths = picked_images(parser, args)
-    originals = load_images(paths, args.img_size).permute(0, 2, 3,
-                                                          1).numpy() / 255
-    results = []
+    results, originals = [], None
     for label, (config, checkpoint) in zip(args.labels, args.models):
-        maps, classes, scores, layer = model_maps(parser, args, config,
-                                                  checkpoint, paths)
+        maps, classes, scores, layer, model = model_maps(
+            parser, args, config, checkpoint, paths)
+        if originals is None:
+            originals = rgb_images(model, paths)
+        if maps.shape[1:] != originals.shape[1:3]:
+            parser.error(
+                f'{config}: its test pipeline makes {list(maps.shape[1:])} '
+                f'images, the first model\'s {list(originals.shape[1:3])}: '
+                'the maps cannot be drawn over the same images')
         results.append((label, maps, classes, scores, layer))
 
     rows, cols = len(paths), 1 + len(results)

@@ -24,12 +24,11 @@ import mmcv
 import numpy as np
 import torch
 from mmengine.registry import MODELS, DefaultScope
-from mmengine.runner import load_checkpoint
 from mmpretrain.datasets.transforms import SimMIMMaskGenerator
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 from PIL import Image, ImageDraw
 
-from mmmaskreuse.engine import load_config
+from mmmaskreuse.engine import load_checked, load_config
 from mmmaskreuse.models import FCMAE, ConditionalMAE, MultiShotSimMIM
 
 GAP = 4  # px between panels
@@ -63,7 +62,8 @@ PRETRAIN_MODELS = (ConditionalMAE, MultiShotSimMIM, FCMAE)
 
 def build_model(config: str, checkpoint: str,
                 device: str) -> BaseSelfSupervisor:
-    """The config's model with the checkpoint's weights, in eval mode."""
+    """The config's model with the checkpoint's weights (which must fit
+    it, as for ``tools/test.py``), in eval mode."""
     cfg = load_config(config)
     model_cfg = cfg.model.copy()
     if 'data_preprocessor' in cfg:  # as mmengine's Runner does
@@ -75,7 +75,7 @@ def build_model(config: str, checkpoint: str,
             f'{config} builds {type(model).__name__}, not a multi-shot '
             'pretrain model (mmmaskreuse.ConditionalMAE, MultiShotSimMIM or '
             'FCMAE)')
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    load_checked(model, checkpoint, config)
     return model.to(device).eval()
 
 

@@ -1,8 +1,12 @@
 """t-SNE of the patch features of one or more models, coloured by class.
 
-For each ``CONFIG CHECKPOINT`` pair, the backbone runs on ``--num-images``
-images of ``--img-dir`` (a seeded pick; the class of an image is its
-folder's name), nothing masked; every patch position of its last block or
+For each ``CONFIG CHECKPOINT`` pair (the checkpoint must fit the config, as
+for ``tools/test.py``), the backbone runs on ``--num-images`` images of
+``--img-dir`` (a seeded pick; the class of an image is its folder's name),
+made into inputs as ``tools/test.py`` makes them: the config's test
+pipeline, then the model's data preprocessor (a pretrain config without a
+test pipeline: resized and centre-cropped to a ViT's input size, else
+224), nothing masked; every patch position of its last block or
 stage (``--layer`` names another) becomes a point, and scikit-learn's t-SNE
 places the points in 2-D (Conditional MAE's Fig. 10). A model whose patch
 features are grouped by class shows clusters of one colour; the JSON gives
@@ -29,7 +33,7 @@ import numpy as np
 import torch
 
 from mmmaskreuse.analysis import (add_image_arguments, add_model_pairs,
-                                  check_model_pairs, load_model,
+                                  check_model_pairs, load_or_exit,
                                   neighbour_agreement, normalised_batches,
                                   patch_features, picked_images,
                                   tsne_embedding)
@@ -44,9 +48,6 @@ def parse_args():
         description='t-SNE of patch features, coloured by class')
     add_model_pairs(parser)
     add_image_arguments(parser, num_images=32, batch_size=32)
-    parser.add_argument('--img-size', type=int,
-                        help='side the images are resized to (default: a '
-                        "ViT's input size, else 224)")
     parser.add_argument('--layer', help='module whose output is embedded '
                         '(default: the last stage or block)')
     parser.add_argument('--perplexity', type=float, default=30.)
@@ -54,16 +55,6 @@ def parse_args():
     args = parser.parse_args()
     check_model_pairs(parser, args)
     return parser, args
-
-
-def input_size(model, args):
-    if args.img_size:
-        return args.img_size
-    from mmmaskreuse.analysis import vit_input_size
-    try:
-        return vit_input_size(model.backbone)
-    except AttributeError:
-        return 224
 
 
 def main():
@@ -74,7 +65,7 @@ def main():
         [classes.index(osp.basename(osp.dirname(p))) for p in paths])
     results = {}
     for label, (config, checkpoint) in zip(args.labels, args.models):
-        model = load_model(config, checkpoint, args.device)
+        model = load_or_exit(parser, config, checkpoint, args.device)
         if args.layer:
             try:
                 find_layer(model, args.layer)
@@ -83,7 +74,6 @@ def main():
         features = torch.cat([  # [B, N, C]
             patch_features(model, inputs, args.layer).cpu()
             for inputs in normalised_batches(model, paths, args.batch_size,
-                                             input_size(model, args),
                                              args.device)
         ])
         per_image = features.shape[1]

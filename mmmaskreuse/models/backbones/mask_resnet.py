@@ -43,7 +43,10 @@ class MaskResNet(MaskAnyNetMixin, ResNet):
             reuse branch and the fusion with the stem. Set False when
             starting from a plain ResNet checkpoint, which has no reuse
             branch to keep: loading one into a frozen reuse branch raises
-            an error rather than freezing a random fusion. Defaults to True.
+            an error rather than freezing a random fusion, and so does
+            training one that no checkpoint filled
+            (:class:`~mmmaskreuse.engine.CheckFrozenReuseHook`). Defaults to
+            True.
         alignment_cfg (dict): Arguments of :class:`FeatureAlignment`
             (``hidden_channels``, ``kernel_sizes``, ``norm_cfg``...). Defaults
             to the ResNet's ``norm_cfg``.

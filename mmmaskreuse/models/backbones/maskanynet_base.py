@@ -210,7 +210,27 @@ class MaskAnyNetMixin:
         self._check_frozen_reuse_is_loaded(state_dict, prefix,
                                            *self.reuse_modules)
         self._note_loaded_norms(state_dict, prefix)
+        self._filled_reuse = self._filled_reuse | {
+            name for name in self.reuse_modules
+            if any(key.startswith(f'{prefix}{name}.') for key in state_dict)
+        }
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    #: the reuse modules a loaded state dict held weights for
+    _filled_reuse = frozenset()
+
+    def unfilled_frozen_reuse(self) -> Tuple[str, ...]:
+        """The reuse modules (with parameters) that ``freeze_reuse`` freezes
+        and that no loaded checkpoint held weights for: frozen at their
+        random init. :class:`~mmmaskreuse.engine.CheckFrozenReuseHook`
+        refuses to train with any."""
+        if not (self.freeze_reuse and self._reuse_is_frozen()):
+            return ()
+        return tuple(
+            name for name in self.reuse_modules
+            if name not in self._filled_reuse
+            and getattr(self, name, None) is not None
+            and any(True for _ in getattr(self, name).parameters()))
 
     _pending_reuse = None
 
