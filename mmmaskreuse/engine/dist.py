@@ -21,6 +21,12 @@ from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
 
 from mmmaskreuse.registry import MODEL_WRAPPERS
 
+# a job's MASTER_PORT: below Linux's ephemeral ports (32768-60999, from
+# which any outgoing connection on the node may take one), below torch's
+# default 29500 (dist_train.sh across nodes), above the ports < 10000 where
+# services usually listen; jobs whose ids differ by less than 19500 differ
+_SLURM_PORTS = (10000, 29500)
+
 # launcher -> environment variables holding (rank, world size, local rank)
 _LAUNCHER_RANK_ENV = {
     'pytorch': ('RANK', 'WORLD_SIZE', 'LOCAL_RANK'),
@@ -88,11 +94,26 @@ def _export_torch_env(launcher: str) -> None:
         if launcher != 'slurm':
             raise RuntimeError(f'--launcher {launcher} needs MASTER_ADDR')
         os.environ['MASTER_ADDR'] = _slurm_first_host()
-    # two jobs sharing a node get different ports
-    job = os.environ.get('SLURM_JOB_ID', '') if launcher == 'slurm' else ''
-    os.environ.setdefault('MASTER_PORT',
-                          str(29500 + int(job) % 10000 if job.isdigit()
-                              else 29500))
+    os.environ.setdefault('MASTER_PORT', str(
+        slurm_job_port(os.environ.get('SLURM_JOB_ID', ''))
+        if launcher == 'slurm' else 29500))
+
+
+def slurm_job_port(job_id: str) -> int:
+    """The ``MASTER_PORT`` of a SLURM job: two jobs sharing a node get
+    different ports, in ``[10000, 29500)``, clear of the node's ephemeral
+    ports.
+
+    Args:
+        job_id (str): ``SLURM_JOB_ID``; not a number: 29500, torch's port.
+
+    Returns:
+        int: The port.
+    """
+    if not job_id.isdigit():
+        return 29500
+    low, high = _SLURM_PORTS
+    return low + int(job_id) % (high - low)
 
 
 def _slurm_first_host() -> str:

@@ -8,7 +8,8 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from mmmaskreuse.engine.dist import (CPUDistributedDataParallel,
-                                     _export_torch_env, setup_cpu_distributed)
+                                     _export_torch_env, setup_cpu_distributed,
+                                     slurm_job_port)
 
 
 def _free_port():
@@ -154,7 +155,17 @@ def test_slurm_node_list_reaches_scontrol_as_one_argument(
     assert args.read_text().splitlines() == ['show', 'hostnames', hostile]
     assert not (tmp_path / 'owned').exists()
     # the port follows the job: two jobs on one node do not clash
-    assert os.environ['MASTER_PORT'] == str(29500 + 123456 % 10000)
+    assert os.environ['MASTER_PORT'] == str(slurm_job_port('123456'))
+
+
+def test_slurm_jobs_get_ports_apart_and_clear_of_ephemeral_ones():
+    """Jobs 4242 and 14242 shared port 33742, among the ports Linux hands
+    to outgoing connections (32768-60999)."""
+    assert slurm_job_port('4242') != slurm_job_port('14242')
+    ports = [slurm_job_port(str(job)) for job in range(123456, 142956)]
+    assert len(set(ports)) == len(ports)  # 19500 jobs in a row: no clash
+    assert 10000 <= min(ports) and max(ports) < 29500
+    assert slurm_job_port('') == 29500
 
 
 def test_slurm_with_cuda_never_reaches_mmengines_shell(monkeypatch,
