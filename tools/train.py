@@ -71,17 +71,20 @@ def parse_args():
     return parser, args
 
 
-def stop_on_invalid_loss(cfg):
-    """Every run of this tool stops at its first non-finite loss term,
-    unless the config already holds the hook (runs of the upstream tools
-    add ``dict(type='mmmaskreuse.StopOnInvalidLossHook')`` to
+def add_safety_hooks(cfg):
+    """Every run of this tool stops at its first non-finite loss term
+    (``StopOnInvalidLossHook``) and never starts from a pretrained
+    checkpoint that is missing or lacks the weights an ``init_cfg`` loads
+    (``CheckPretrainedWeightsHook``). A hook the config already holds is
+    kept as configured (runs of the upstream tools add
+    ``dict(type='mmmaskreuse.StopOnInvalidLossHook')`` and the other to
     ``custom_hooks`` themselves)."""
     hooks = list(cfg.get('custom_hooks') or [])
-    if not any(str(hook.get('type', '')).endswith('StopOnInvalidLossHook')
-               for hook in hooks):
-        cfg.custom_hooks = hooks + [
-            dict(type='mmmaskreuse.StopOnInvalidLossHook')
-        ]
+    for name in ('StopOnInvalidLossHook', 'CheckPretrainedWeightsHook'):
+        if not any(str(hook.get('type', '')).endswith(name)
+                   for hook in hooks):
+            hooks.append(dict(type=f'mmmaskreuse.{name}'))
+    cfg.custom_hooks = hooks
 
 
 def survive_kills(cfg):
@@ -114,7 +117,7 @@ def main():
     cfg.launcher = args.launcher
 
     set_work_dir(cfg, args.work_dir, args.config)
-    stop_on_invalid_loss(cfg)
+    add_safety_hooks(cfg)
     survive_kills(cfg)
 
     if args.amp:
