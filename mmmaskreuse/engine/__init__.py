@@ -6,7 +6,7 @@ from .loops import ResumableEpochBasedTrainLoop
 from .optimizers import BackboneLayerDecayOptimWrapperConstructor
 from .launch import (build_model, check_dataset_paths, load_config,
                      set_work_dir)
-from .saving import (AtomicLocalBackend, SafeCheckpointHook,
+from .saving import (AtomicLocalBackend, NoRoomError, SafeCheckpointHook,
                      checkpoint_to_resume)
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     'CheckPretrainedWeightsHook', 'BackboneLayerDecayOptimWrapperConstructor',
     'ResumableEpochBasedTrainLoop', 'build_model', 'check_dataset_paths',
     'load_config', 'set_work_dir',
-    'AtomicLocalBackend', 'SafeCheckpointHook', 'checkpoint_to_resume'
+    'AtomicLocalBackend', 'NoRoomError', 'SafeCheckpointHook',
+    'checkpoint_to_resume'
 ]

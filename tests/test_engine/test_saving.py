@@ -48,6 +48,20 @@ def test_a_failed_write_leaves_the_old_file_and_no_partial(tmp_path,
     assert os.listdir(tmp_path) == ['epoch_1.pth']
 
 
+@pytest.mark.parametrize('umask', [0o022, 0o027])
+def test_a_checkpoint_gets_the_mode_a_plain_open_would(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        AtomicLocalBackend().put(b'weights', str(tmp_path / 'epoch_1.pth'))
+        (tmp_path / 'last_checkpoint').write_text('epoch_1.pth')
+    finally:
+        os.umask(previous)
+    modes = {path.name: path.stat().st_mode & 0o777
+             for path in tmp_path.iterdir()}
+    assert modes == {'epoch_1.pth': 0o666 & ~umask,
+                     'last_checkpoint': 0o666 & ~umask}
+
+
 class _Runner(SimpleNamespace):
     """What CheckpointHook reads of a Runner; save_checkpoint records the
     files present when each new checkpoint is written."""
@@ -76,6 +90,88 @@ def test_the_oldest_checkpoint_goes_only_after_the_newest_is_written(
         f'epoch_{e}.pth' for e in range(3 - keep, 3)]
     assert runner.message_hub.get_info('keep_ckpt_ids') == list(
         range(4 - keep, 4))
+
+
+def test_the_previous_best_goes_only_after_the_new_best_is_written(
+        tmp_path):
+    runner = _Runner(work_dir=str(tmp_path), present=[], saved=[], epoch=0,
+                     iter=0, train_loop=None, val_loop=None,
+                     message_hub=MessageHub.get_instance('save-best'),
+                     logger=SimpleNamespace(info=print, warning=print))
+    hook = SafeCheckpointHook(interval=1, save_best='accuracy/top1')
+    hook.before_train(runner)
+    for epoch, top1 in ((1, 50.0), (2, 40.0), (3, 70.0)):
+        runner.epoch = epoch
+        hook.after_val_epoch(runner, {'accuracy/top1': top1})
+    assert [name for name, _ in runner.saved] == [
+        'best_accuracy_top1_epoch_1.pth', 'best_accuracy_top1_epoch_3.pth']
+    # the new best was written beside the previous one, which then went
+    assert runner.present[1] == ['best_accuracy_top1_epoch_1.pth']
+    assert os.listdir(tmp_path) == ['best_accuracy_top1_epoch_3.pth']
+    assert runner.message_hub.get_info('best_ckpt') == str(
+        tmp_path / 'best_accuracy_top1_epoch_3.pth')
+
+
+class _NoRoomRunner(_Runner):
+    """Its checkpoints (3 MiB) meet a full disk."""
+
+    def save_checkpoint(self, out_dir, filename, *args, **kwargs):
+        AtomicLocalBackend().put(bytes(3 * 2**20),
+                                 os.path.join(out_dir, filename))
+
+
+def test_a_full_disk_names_the_file_the_size_and_the_space_left(
+        tmp_path, monkeypatch):
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', disk_full)
+    monkeypatch.setattr(saving.shutil, 'disk_usage',
+                        lambda path: SimpleNamespace(free=2**20))
+    errors = []
+    runner = _NoRoomRunner(
+        work_dir=str(tmp_path), epoch=0, iter=4, max_epochs=2,
+        train_loop=None, val_loop=None,
+        message_hub=MessageHub.get_instance('no-room'),
+        logger=SimpleNamespace(info=print, error=errors.append))
+    hook = SafeCheckpointHook(interval=1, max_keep_ckpts=2)
+    hook.before_train(runner)
+    with pytest.raises(saving.NoRoomError) as error:
+        hook.after_train_epoch(runner)
+    path = tmp_path / 'epoch_1.pth'
+    assert str(error.value) == (
+        f'[Errno 28] no room to write {path}: it needs 3.0 MiB, 1.0 MiB are '
+        'left there (No space left on device)')
+    assert len(errors) == 1
+    assert errors[0].startswith(f'no room to write {path}: it needs 3.0 MiB')
+    assert ('with max_keep_ckpts=2 the folder holds up to 3 checkpoints '
+            'while one is saved') in errors[0]
+    assert 'about 9.0 MiB' in errors[0]
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('resume', [True, False])
+def test_a_resumed_run_removes_the_partial_files_kills_left(tmp_path,
+                                                            resume):
+    partials = ['.epoch_2.pth.k1l2m3n4.part', '.iter_7.pth.a8_b9c0d.part']
+    kept = ['epoch_1.pth', 'last_checkpoint', 'notes.part']
+    for name in partials + kept:
+        (tmp_path / name).write_bytes(b'0')
+    warnings = []
+    runner = _Runner(work_dir=str(tmp_path), train_loop=None, val_loop=None,
+                     _resume=resume,
+                     message_hub=MessageHub.get_instance(f'part{resume}'),
+                     logger=SimpleNamespace(info=print,
+                                            warning=warnings.append))
+    SafeCheckpointHook(interval=1).before_train(runner)
+    if resume:
+        assert sorted(os.listdir(tmp_path)) == kept
+        assert warnings == [
+            'removed 2 partial file(s) that saves cut short by a kill left: '
+            + ', '.join(str(tmp_path / name) for name in partials)]
+    else:
+        assert sorted(os.listdir(tmp_path)) == sorted(partials + kept)
+        assert warnings == []
 
 
 def _preempted_runner(tmp_path, name):

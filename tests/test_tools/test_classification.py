@@ -116,14 +116,16 @@ def test_train_py_resume_after_a_kill_ends_with_the_uninterrupted_weights(
     """A run killed after saving epoch 3 but before updating
     ``last_checkpoint`` (still naming epoch 2), while saving epoch 4 (a
     partial temporary file), is resumed with ``--resume``: it follows
-    ``last_checkpoint`` and ends with the weights of the run that was never
-    interrupted."""
+    ``last_checkpoint``, removes the partial file, naming it, and ends with
+    the weights of the run that was never interrupted. Its checkpoints have
+    the mode of the other files of the work dir."""
     work_dir = toy_root / 'work_dirs' / 'resume'
     work_dir.mkdir(parents=True)
     for epoch in (1, 2, 3):
         shutil.copy(uninterrupted / f'epoch_{epoch}.pth', work_dir)
     saved = (uninterrupted / 'epoch_4.pth').read_bytes()
-    (work_dir / '.epoch_4.pth.x1y2.part').write_bytes(saved[:len(saved) // 2])
+    partial = work_dir / '.epoch_4.pth.x1y2z3w4.part'
+    partial.write_bytes(saved[:len(saved) // 2])
     (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_2.pth'))
 
     proc = run_tool_here(['train.py', CLS, '--work-dir', str(work_dir),
@@ -131,6 +133,12 @@ def test_train_py_resume_after_a_kill_ends_with_the_uninterrupted_weights(
                          toy_root, check=True)
     assert (f'resuming from {work_dir / "epoch_2.pth"} (last_checkpoint)'
             in proc.stdout)
+    assert (f'removed 1 partial file(s) that saves cut short by a kill left: '
+            f'{partial}') in proc.stdout
+    assert not partial.exists()
+    # as last_checkpoint, which the run writes with open()
+    assert ((work_dir / 'epoch_4.pth').stat().st_mode
+            == (work_dir / 'last_checkpoint').stat().st_mode)
     assert f'Load checkpoint from {work_dir / "epoch_2.pth"}' in proc.stdout
     assert re.search(r'resumed epoch: 2\b', proc.stdout)
     epochs = {int(e) for e in re.findall(r'Epoch\(train\)\s+\[(\d+)\]',
