@@ -15,9 +15,9 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmmaskreuse.engine import (TRUST_ENV, check_dataset_paths,
-                                close_distributed,
-                                checkpoint_to_resume, load_config,
-                                set_work_dir, setup_cpu_distributed)
+                                close_distributed, checkpoint_to_resume,
+                                end_with_launcher, load_config, set_work_dir,
+                                setup_cpu_distributed)
 from mmmaskreuse.models import check_masked_pairing
 
 
@@ -107,6 +107,8 @@ def survive_kills(cfg):
 
 def main():
     parser, args = parse_args()
+    if args.launcher == 'pytorch':
+        end_with_launcher()  # torchrun's kill never reaches its ranks
     if args.trust_checkpoint:
         os.environ[TRUST_ENV] = '1'
     try:

@@ -1,6 +1,6 @@
 from .checkpoint import TRUST_ENV, missing_weights  # re-registers the loader
 from .dist import (CPUDistributedDataParallel, close_distributed,
-                   setup_cpu_distributed)
+                   end_with_launcher, setup_cpu_distributed)
 from .hooks import CheckPretrainedWeightsHook, StopOnInvalidLossHook
 from .loops import ResumableEpochBasedTrainLoop
 from .optimizers import BackboneLayerDecayOptimWrapperConstructor
@@ -11,7 +11,8 @@ from .saving import (AtomicLocalBackend, NoRoomError, SafeCheckpointHook,
 
 __all__ = [
     'TRUST_ENV', 'missing_weights', 'CPUDistributedDataParallel',
-    'setup_cpu_distributed', 'close_distributed', 'StopOnInvalidLossHook',
+    'setup_cpu_distributed', 'close_distributed', 'end_with_launcher',
+    'StopOnInvalidLossHook',
     'CheckPretrainedWeightsHook', 'BackboneLayerDecayOptimWrapperConstructor',
     'ResumableEpochBasedTrainLoop', 'build_model', 'check_dataset_paths',
     'load_config', 'set_work_dir',

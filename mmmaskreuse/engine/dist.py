@@ -10,9 +10,17 @@ drops ``device_ids``. With CUDA, only ``--launcher slurm`` changes: mmengine's
 SLURM path runs ``scontrol`` through a shell with ``SLURM_NODELIST`` pasted
 in, so the tools fill torch's variables themselves (no shell) and hand
 mmengine the ``pytorch`` launcher.
+
+torchrun starts each rank in a session of its own: a kill of torchrun, or
+of its process group, never reaches the ranks. Under ``--launcher pytorch``
+``tools/train.py`` calls :func:`end_with_launcher`, so a rank stops as
+torchrun would have stopped it.
 """
 import os
+import signal
 import subprocess
+import threading
+import time
 
 import torch
 import torch.distributed as torch_dist
@@ -20,6 +28,11 @@ from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
 
 from mmmaskreuse.registry import MODEL_WRAPPERS
+
+#: the launcher's pid, set by ``tools/misc/resumable_torchrun.py``
+LAUNCHER_PID_ENV = 'MMMASKREUSE_LAUNCHER_PID'
+#: where ranks that saved and stopped on a signal tell that launcher so
+STOP_RECORD_ENV = 'MMMASKREUSE_STOP_RECORD'
 
 # a job's MASTER_PORT: below Linux's ephemeral ports (32768-60999, from
 # which any outgoing connection on the node may take one), below torch's
@@ -177,6 +190,40 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
                            cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper_cfg
     return True
+
+
+def end_with_launcher(grace: float = 30.0, interval: float = 0.5) -> None:
+    """Stop this rank as its launcher would, should the launcher die.
+
+    A daemon thread watches the parent process: once it is gone (the rank
+    is re-parented) it sends this process SIGTERM, which
+    :class:`SafeCheckpointHook` turns into a checkpoint at the end of the
+    running iteration and an exit (before training it ends the process);
+    a rank still alive ``grace`` seconds later is killed, as torchrun kills
+    a rank that outlives its SIGTERM. Loader workers end with their rank.
+
+    The launcher is the process ``MMMASKREUSE_LAUNCHER_PID`` names
+    (``dist_train.sh`` sets it), else the parent when this is called: a
+    launcher killed before this rank got here is then seen at once.
+
+    Args:
+        grace (float): Seconds from the SIGTERM to the SIGKILL.
+            Defaults to 30.0 (torchrun's).
+        interval (float): Seconds between two looks at the parent.
+            Defaults to 0.5.
+    """
+    launcher = int(os.environ.get(LAUNCHER_PID_ENV) or os.getppid())
+    threading.Thread(
+        target=_end_after, args=(launcher, grace, interval),
+        name='end-with-launcher', daemon=True).start()
+
+
+def _end_after(launcher: int, grace: float, interval: float) -> None:
+    while os.getppid() == launcher:
+        time.sleep(interval)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(grace)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def close_distributed() -> None:

@@ -10,8 +10,9 @@
   or an old best one (``save_best``) only after the new one is complete;
   mmengine's hook deletes it first.
 * :class:`SafeCheckpointHook` also turns a SIGTERM (what SLURM and cloud
-  schedulers send before they stop a job) into a checkpoint at the end of
-  the running iteration, then stops the run: ``--resume`` loses nothing.
+  schedulers send before they stop a job) or a SIGINT (Ctrl-C) into a
+  checkpoint at the end of the running iteration, then stops the run:
+  ``--resume`` loses nothing.
 * :func:`checkpoint_to_resume` picks what ``--resume`` continues from: the
   file ``last_checkpoint`` names if it is complete, else the newest complete
   one (saying so), and refuses to start from scratch beside checkpoints it
@@ -31,13 +32,15 @@ from contextlib import contextmanager
 from typing import Callable, Optional, Tuple
 
 import torch
-from mmengine.dist import all_reduce, get_world_size, is_main_process
+from mmengine.dist import (all_reduce, barrier, get_world_size,
+                           is_main_process)
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
 from mmmaskreuse.registry import HOOKS
+from .dist import LAUNCHER_PID_ENV, STOP_RECORD_ENV
 from .loops import BATCHES_DONE, ResumableEpochBasedTrainLoop
 
 # what a killed write leaves beside its target: .<name>.<random>.part
@@ -117,13 +120,16 @@ register_backend('local', AtomicLocalBackend, force=True, prefixes='')
 class WorkerKeepsServing:
     """A loader's ``worker_init_fn`` after which the worker outlives a
     SIGTERM that its parent did not send (a scheduler's signal to every
-    process of the job), so the rank can finish its iteration and save.
+    process of the job) and any SIGINT (Ctrl-C, which reaches every process
+    of the terminal's group; torchrun forwards it to each rank's group), so
+    the rank can finish its iteration and save.
 
-    torch's worker exits on any SIGTERM from elsewhere; here a thread takes
-    SIGTERM with ``sigwaitinfo`` (blocked for the rest of the worker) and
-    exits only when the sender is the parent, as torch's handler does then.
-    The worker still stops when the parent shuts it down, terminates it or
-    dies (torch's watchdog), and SIGKILL still kills it.
+    torch's worker exits on any SIGTERM from elsewhere, and its loop ends
+    on a SIGINT; here SIGINT is ignored and a thread takes SIGTERM with
+    ``sigwaitinfo`` (blocked for the rest of the worker) and exits only
+    when the sender is the parent, as torch's handler does then. The worker
+    still stops when the parent shuts it down, terminates it or dies
+    (torch's watchdog), and SIGKILL still kills it.
 
     Args:
         worker_init_fn (callable, optional): The loader's own function,
@@ -136,6 +142,7 @@ class WorkerKeepsServing:
     def __call__(self, worker_id: int) -> None:
         if self.worker_init_fn is not None:
             self.worker_init_fn(worker_id)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         threading.Thread(
             target=_exit_on_sigterm_from, args=(os.getppid(), ),
@@ -243,18 +250,21 @@ class SafeCheckpointHook(CheckpointHook):
     (``.<name>.<random>.part``) that kills while saving left in its
     checkpoint folder, naming them in the log.
 
-    **Preemption.** While training, SIGTERM no longer kills the process at
-    once: the running iteration finishes, the hook saves
+    **Preemption.** While training, SIGTERM or SIGINT no longer kills the
+    process at once: the running iteration finishes, the hook saves
     ``iter_{N}.pth`` (N iterations trained; ``last_checkpoint`` names it)
-    and the run exits with status 143 (128 + SIGTERM). All ranks of a
-    distributed run stop after the same iteration (a one-element
-    all-reduce per iteration). ``--resume`` then continues with iteration
-    N + 1; inside an epoch that needs :class:`ResumableEpochBasedTrainLoop`
-    (``tools/train.py`` uses it), mmengine's loop would restart the epoch.
-    The iteration must end within the scheduler's grace period (torchrun
-    forwards SIGTERM to its workers and kills them 30 s later; SLURM's
-    ``KillWait`` defaults to 30 s). The file stays beside the rotated ones
-    (``max_keep_ckpts`` does not count it).
+    and the run exits with status 128 + the signal (143 for SIGTERM, 130
+    for SIGINT). All ranks of a distributed run stop after the same
+    iteration (a one-element all-reduce per iteration). ``--resume`` then
+    continues with iteration N + 1; inside an epoch that needs
+    :class:`ResumableEpochBasedTrainLoop` (``tools/train.py`` uses it),
+    mmengine's loop would restart the epoch. The iteration must end within
+    the scheduler's grace period (torchrun forwards SIGTERM to its workers
+    and kills them 30 s later; SLURM's ``KillWait`` defaults to 30 s). The
+    file stays beside the rotated ones (``max_keep_ckpts`` does not count
+    it). Under ``tools/dist_train.sh`` each node's local rank 0 tells the
+    launcher, once the file is complete, so that the script exits with the
+    same status and says how to resume.
 
     Loader workers: a scheduler signals every process of a rank (torchrun
     its process group, SLURM its cgroup), and torch's workers exit on a
@@ -270,6 +280,7 @@ class SafeCheckpointHook(CheckpointHook):
     """
 
     _stop_signal = None
+    _stop_signals = (signal.SIGTERM, signal.SIGINT)
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
@@ -280,7 +291,7 @@ class SafeCheckpointHook(CheckpointHook):
         # mmengine's Runner keeps --resume to itself
         if getattr(runner, '_resume', False) and is_main_process():
             self._remove_partial_files(runner)
-        self._previous_handler = None
+        self._previous_handlers = {}
         for loop in (runner.train_loop, runner.val_loop):
             loader = getattr(loop, 'dataloader', None)
             if (isinstance(loader, DataLoader) and loader.num_workers > 0
@@ -289,8 +300,9 @@ class SafeCheckpointHook(CheckpointHook):
                 loader.worker_init_fn = WorkerKeepsServing(
                     loader.worker_init_fn)
         if threading.current_thread() is threading.main_thread():
-            self._previous_handler = signal.signal(signal.SIGTERM,
-                                                   self._note_signal)
+            for signum in self._stop_signals:
+                self._previous_handlers[signum] = signal.signal(
+                    signum, self._note_signal)
 
     def _remove_partial_files(self, runner) -> None:
         if not isinstance(self.file_backend, AtomicLocalBackend):
@@ -309,8 +321,8 @@ class SafeCheckpointHook(CheckpointHook):
 
     def after_train(self, runner) -> None:
         super().after_train(runner)
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGTERM, self._previous_handler)
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
 
     @contextmanager
     def _naming_the_room_needed(self, runner):
@@ -347,13 +359,14 @@ class SafeCheckpointHook(CheckpointHook):
                          outputs=None) -> None:
         with self._naming_the_room_needed(runner):
             super().after_train_iter(runner, batch_idx, data_batch, outputs)
-            stop = torch.tensor([0 if self._stop_signal is None else 1])
+            # the signal number: every rank stops, on the same signal
+            stop = torch.tensor([self._stop_signal or 0])
             if get_world_size() > 1:  # one rank's signal stops every rank
                 all_reduce(stop, op='max')
             if stop.item():
-                self._save_and_stop(runner, batch_idx)
+                self._save_and_stop(runner, batch_idx, int(stop.item()))
 
-    def _save_and_stop(self, runner, batch_idx: int) -> None:
+    def _save_and_stop(self, runner, batch_idx: int, signum: int) -> None:
         step = runner.iter + 1
         loop = runner.train_loop
         if isinstance(loop, EpochBasedTrainLoop):
@@ -370,15 +383,18 @@ class SafeCheckpointHook(CheckpointHook):
         if is_main_process():
             with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
                 f.write(path)
+        name = signal.Signals(signum).name
         runner.logger.warning(
-            f'SIGTERM: stopped after iteration {step} and saved {path}; '
+            f'{name}: stopped after iteration {step} and saved {path}; '
             '--resume continues from it')
         if (isinstance(loop, EpochBasedTrainLoop)
                 and not isinstance(loop, ResumableEpochBasedTrainLoop)):
             runner.logger.warning(
                 f'{type(loop).__name__} restarts an epoch on resume; use '
                 'mmmaskreuse.ResumableEpochBasedTrainLoop to continue it')
-        raise SystemExit(128 + signal.SIGTERM)
+        barrier()  # rank 0 has written the file
+        _tell_the_launcher(signum, path)
+        raise SystemExit(128 + signum)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         keep = self.max_keep_ckpts
@@ -413,6 +429,18 @@ class SafeCheckpointHook(CheckpointHook):
             getattr(self, 'best_ckpt_path', None),
             *getattr(self, 'best_ckpt_path_dict', {}).values()
         })
+
+
+def _tell_the_launcher(signum: int, checkpoint: str) -> None:
+    """Leave ``tools/misc/resumable_torchrun.py`` (``dist_train.sh``'s
+    launcher) the signal and the checkpoint, once a node, while it is
+    there to read them."""
+    record = os.environ.get(STOP_RECORD_ENV)
+    if (not record or os.environ.get('LOCAL_RANK', '0') != '0'
+            or os.environ.get(LAUNCHER_PID_ENV) != str(os.getppid())):
+        return
+    with open(record, 'w') as f:
+        f.write(f'{signum}\n{checkpoint}\n')
 
 
 def is_complete_checkpoint(path: str) -> bool:

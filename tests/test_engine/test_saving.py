@@ -3,6 +3,7 @@ import ctypes
 import errno
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,11 +21,14 @@ from mmmaskreuse.engine import saving
 
 
 @pytest.fixture(autouse=True)
-def keep_sigterm_handler():
-    """The hook takes SIGTERM over in before_train; give it back."""
-    handler = signal.getsignal(signal.SIGTERM)
+def keep_signal_handlers():
+    """The hook takes SIGTERM and SIGINT over in before_train; give them
+    back."""
+    handlers = {signum: signal.getsignal(signum)
+                for signum in (signal.SIGTERM, signal.SIGINT)}
     yield
-    signal.signal(signal.SIGTERM, handler)
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
 
 
 def test_local_writes_go_through_the_atomic_backend(tmp_path):
@@ -181,21 +185,44 @@ def _preempted_runner(tmp_path, name):
                    logger=SimpleNamespace(info=print, warning=print))
 
 
-def test_sigterm_saves_the_finished_iteration_then_stops(tmp_path):
-    runner = _preempted_runner(tmp_path, 'sigterm')
+@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_ctrl_c_saves_the_finished_iteration_then_stops(
+        tmp_path, signum):
+    runner = _preempted_runner(tmp_path, f'stop-on-{signum}')
     hook = SafeCheckpointHook(interval=1)
     hook.before_train(runner)
     hook.after_train_iter(runner, batch_idx=2)
     assert runner.saved == []  # no signal: training goes on
-    os.kill(os.getpid(), signal.SIGTERM)  # handled: pytest lives on
+    try:
+        os.kill(os.getpid(), signum)  # handled: pytest lives on
+    except KeyboardInterrupt:  # not handled: it would end the session
+        pytest.fail('SIGINT interrupted the iteration')
     with pytest.raises(SystemExit) as stop:
         hook.after_train_iter(runner, batch_idx=2)
-    assert stop.value.code == 143
+    assert stop.value.code == 128 + signum
     assert runner.saved == [('iter_7.pth', dict(epoch=1, iter=7))]
     assert (tmp_path / 'last_checkpoint').read_text() == str(
         tmp_path / 'iter_7.pth')
     hook.after_train(runner)
-    assert signal.getsignal(signal.SIGTERM) is not hook._note_signal
+    for restored in (signal.SIGTERM, signal.SIGINT):
+        assert signal.getsignal(restored) != hook._note_signal
+
+
+def test_the_launcher_hears_of_the_stop_once_a_node_while_it_is_there(
+        tmp_path, monkeypatch):
+    record = tmp_path / 'stopped'
+    monkeypatch.setenv('MMMASKREUSE_STOP_RECORD', str(record))
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    monkeypatch.setenv('MMMASKREUSE_LAUNCHER_PID', '1')  # not the parent:
+    saving._tell_the_launcher(signal.SIGTERM, 'iter_7.pth')  # it is gone
+    assert not record.exists()
+    monkeypatch.setenv('MMMASKREUSE_LAUNCHER_PID', str(os.getppid()))
+    monkeypatch.setenv('LOCAL_RANK', '1')
+    saving._tell_the_launcher(signal.SIGTERM, 'iter_7.pth')
+    assert not record.exists()
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    saving._tell_the_launcher(signal.SIGTERM, 'iter_7.pth')
+    assert record.read_text() == '15\niter_7.pth\n'
 
 
 def test_a_process_forked_after_before_train_still_dies_of_sigterm(
@@ -302,6 +329,8 @@ got = []
 for batch in loader:
     got.append(int(batch))
     if len(got) == 1:
+        # set once the workers run: theirs is Python's (as under spawn)
+        signal.signal(signal.SIGINT, lambda *args: print('noted', flush=True))
         print('serving', flush=True)
         time.sleep(1)  # the test signals now
 print('got', got, flush=True)
@@ -310,14 +339,15 @@ print('got', got, flush=True)
 
 @pytest.mark.parametrize('workers', ['wrapped', 'torch'])
 def test_a_sigterm_to_the_whole_group_leaves_the_loader_serving(workers):
-    """torchrun signals a rank's process group: with the hook's
-    ``worker_init_fn`` the rank still gets every batch it asks for; with
-    torch's workers alone the fetch fails."""
+    """torchrun signals a rank's process group (SIGTERM, or SIGINT on
+    Ctrl-C): with the hook's ``worker_init_fn`` the rank still gets every
+    batch it asks for; with torch's workers alone the fetch fails."""
     process = subprocess.Popen(
         [sys.executable, '-c', LOADER, workers], stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         assert process.stdout.readline() == 'serving\n'
+        os.killpg(process.pid, signal.SIGINT)
         os.killpg(process.pid, signal.SIGTERM)
         log = process.communicate(timeout=60)[0]
     finally:
@@ -328,7 +358,9 @@ def test_a_sigterm_to_the_whole_group_leaves_the_loader_serving(workers):
         assert log.endswith(f'got {list(range(8))}\n'), log
     else:
         assert process.returncode != 0
-        assert 'killed by signal: Terminated' in log, log
+        # each worker dies of whichever signal it takes first
+        assert re.search(r'DataLoader worker \(pid.*\) (is killed by signal'
+                         r': Terminated|exited unexpectedly)', log), log
 
 
 def test_the_hook_gives_loader_workers_its_init_fn(tmp_path):
