@@ -200,10 +200,13 @@ def run_tool(args, cwd, timeout=900, env=None, check=True,
              file_size_limit=None):
     """Run ``python tools/<args>`` (or a shell script) as a user would.
 
-    The command runs in a process group of its own: on a timeout the whole
-    group is killed (torchrun's workers included), so no process outlives
-    its test holding a port or a core. ``file_size_limit`` (bytes) is
-    ``ulimit -f`` for the command: a larger write fails as on a full disk.
+    The command runs in a process group of its own, killed whole on a
+    timeout. That group does not hold torchrun's ranks (torchrun starts
+    each in a session of its own, which no group kill reaches): they end
+    with their launcher (``train.py`` under ``--launcher pytorch``), so no
+    process outlives its test holding a port or a core.
+    ``file_size_limit`` (bytes) is ``ulimit -f`` for the command: a larger
+    write fails as on a full disk.
     """
 
     def limit_files():
@@ -256,9 +259,11 @@ def _tool_state_restored():
     hub, visualizer) is current while it runs, and afterwards the ones it
     made are dropped (their log files closed) and the earlier ones are
     back; so are the environment, the working directory, argv and the
-    SIGTERM handler."""
+    SIGTERM and SIGINT handlers (a run stopped on its way takes them over
+    for good)."""
     argv, env, here = list(sys.argv), dict(os.environ), os.getcwd()
-    sigterm = signal.getsignal(signal.SIGTERM)
+    handlers = {signum: signal.getsignal(signum)
+                for signum in (signal.SIGTERM, signal.SIGINT)}
     managers = {cls: dict(cls._instance_dict) for cls in _manager_classes()}
     for cls in managers:
         cls._instance_dict.clear()
@@ -272,7 +277,8 @@ def _tool_state_restored():
                     instance.removeHandler(handler)
             cls._instance_dict.clear()
             cls._instance_dict.update(managers.get(cls, {}))
-        signal.signal(signal.SIGTERM, sigterm)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
         sys.argv = argv
         os.chdir(here)
         os.environ.clear()

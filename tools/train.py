@@ -15,9 +15,9 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmmaskreuse.engine import (TRUST_ENV, check_dataset_paths,
-                                close_distributed,
-                                checkpoint_to_resume, load_config,
-                                set_work_dir, setup_cpu_distributed)
+                                close_distributed, checkpoint_to_resume,
+                                end_with_launcher, load_config, set_work_dir,
+                                setup_cpu_distributed)
 from mmmaskreuse.models import check_masked_pairing
 
 
@@ -72,14 +72,18 @@ def parse_args():
 
 
 #: hooks every run of this tool gets: it stops at its first non-finite loss
-#: term, and refuses to train a frozen reuse branch that no checkpoint filled
+#: term, never starts from a pretrained checkpoint that is missing or lacks
+#: the weights an ``init_cfg`` loads, and refuses to train a frozen reuse
+#: branch that no checkpoint filled
 RUN_CHECKS = ('mmmaskreuse.StopOnInvalidLossHook',
+              'mmmaskreuse.CheckPretrainedWeightsHook',
               'mmmaskreuse.CheckFrozenReuseHook')
 
 
 def add_run_checks(cfg):
-    """The hooks of :data:`RUN_CHECKS` the config does not hold already
-    (runs of the upstream tools add them to ``custom_hooks`` themselves)."""
+    """The hooks of :data:`RUN_CHECKS` the config does not hold already;
+    one the config holds is kept as configured (runs of the upstream tools
+    add them to ``custom_hooks`` themselves)."""
     hooks = list(cfg.get('custom_hooks') or [])
     for check in RUN_CHECKS:
         name = check.split('.')[-1]
@@ -109,6 +113,8 @@ def survive_kills(cfg):
 
 def main():
     parser, args = parse_args()
+    if args.launcher == 'pytorch':
+        end_with_launcher()  # torchrun's kill never reaches its ranks
     if args.trust_checkpoint:
         os.environ[TRUST_ENV] = '1'
     try:

@@ -21,3 +21,12 @@ model = dict(
         pad_small_map=True,
         init_cfg=dict(
             type='Pretrained', checkpoint=swin_tiny, prefix='backbone.')))
+# weights the ImageNet checkpoint lacks: the outputs of stages 0-2 (and the
+# reuse branch of the MaskAnyNet twin, which inherits this); norm3 may be the
+# `norm` of an mmcls 0.x checkpoint, which SwinTransformer (and MaskSwin)
+# rename on load
+custom_hooks = [
+    dict(type='mmmaskreuse.CheckPretrainedWeightsHook',
+         allow_missing=('norm0.', 'norm1.', 'norm2.', 'norm3.',
+                        'reuse_patch_embed.', 'reuse_fusion.'))
+]

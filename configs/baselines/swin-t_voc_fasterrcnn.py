@@ -32,3 +32,12 @@ optim_wrapper = dict(
             'relative_position_bias_table': dict(decay_mult=0.),
             'norm': dict(decay_mult=0.)
         }))
+# weights the ImageNet checkpoint lacks: the outputs of stages 0-2 (and the
+# reuse branch of the MaskAnyNet twin, which inherits this); norm3 may be the
+# `norm` of an mmcls 0.x checkpoint, which SwinTransformer (and MaskSwin)
+# rename on load
+custom_hooks = [
+    dict(type='mmmaskreuse.CheckPretrainedWeightsHook',
+         allow_missing=('norm0.', 'norm1.', 'norm2.', 'norm3.',
+                        'reuse_patch_embed.', 'reuse_fusion.'))
+]

@@ -10,9 +10,17 @@ drops ``device_ids``. With CUDA, only ``--launcher slurm`` changes: mmengine's
 SLURM path runs ``scontrol`` through a shell with ``SLURM_NODELIST`` pasted
 in, so the tools fill torch's variables themselves (no shell) and hand
 mmengine the ``pytorch`` launcher.
+
+torchrun starts each rank in a session of its own: a kill of torchrun, or
+of its process group, never reaches the ranks. Under ``--launcher pytorch``
+``tools/train.py`` calls :func:`end_with_launcher`, so a rank stops as
+torchrun would have stopped it.
 """
 import os
+import signal
 import subprocess
+import threading
+import time
 
 import torch
 import torch.distributed as torch_dist
@@ -20,6 +28,17 @@ from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
 
 from mmmaskreuse.registry import MODEL_WRAPPERS
+
+#: the launcher's pid, set by ``tools/misc/resumable_torchrun.py``
+LAUNCHER_PID_ENV = 'MMMASKREUSE_LAUNCHER_PID'
+#: where ranks that saved and stopped on a signal tell that launcher so
+STOP_RECORD_ENV = 'MMMASKREUSE_STOP_RECORD'
+
+# a job's MASTER_PORT: below Linux's ephemeral ports (32768-60999, from
+# which any outgoing connection on the node may take one), below torch's
+# default 29500 (dist_train.sh across nodes), above the ports < 10000 where
+# services usually listen; jobs whose ids differ by less than 19500 differ
+_SLURM_PORTS = (10000, 29500)
 
 # launcher -> environment variables holding (rank, world size, local rank)
 _LAUNCHER_RANK_ENV = {
@@ -88,11 +107,26 @@ def _export_torch_env(launcher: str) -> None:
         if launcher != 'slurm':
             raise RuntimeError(f'--launcher {launcher} needs MASTER_ADDR')
         os.environ['MASTER_ADDR'] = _slurm_first_host()
-    # two jobs sharing a node get different ports
-    job = os.environ.get('SLURM_JOB_ID', '') if launcher == 'slurm' else ''
-    os.environ.setdefault('MASTER_PORT',
-                          str(29500 + int(job) % 10000 if job.isdigit()
-                              else 29500))
+    os.environ.setdefault('MASTER_PORT', str(
+        slurm_job_port(os.environ.get('SLURM_JOB_ID', ''))
+        if launcher == 'slurm' else 29500))
+
+
+def slurm_job_port(job_id: str) -> int:
+    """The ``MASTER_PORT`` of a SLURM job: two jobs sharing a node get
+    different ports, in ``[10000, 29500)``, clear of the node's ephemeral
+    ports.
+
+    Args:
+        job_id (str): ``SLURM_JOB_ID``; not a number: 29500, torch's port.
+
+    Returns:
+        int: The port.
+    """
+    if not job_id.isdigit():
+        return 29500
+    low, high = _SLURM_PORTS
+    return low + int(job_id) % (high - low)
 
 
 def _slurm_first_host() -> str:
@@ -156,6 +190,40 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
                            cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper_cfg
     return True
+
+
+def end_with_launcher(grace: float = 30.0, interval: float = 0.5) -> None:
+    """Stop this rank as its launcher would, should the launcher die.
+
+    A daemon thread watches the parent process: once it is gone (the rank
+    is re-parented) it sends this process SIGTERM, which
+    :class:`SafeCheckpointHook` turns into a checkpoint at the end of the
+    running iteration and an exit (before training it ends the process);
+    a rank still alive ``grace`` seconds later is killed, as torchrun kills
+    a rank that outlives its SIGTERM. Loader workers end with their rank.
+
+    The launcher is the process ``MMMASKREUSE_LAUNCHER_PID`` names
+    (``dist_train.sh`` sets it), else the parent when this is called: a
+    launcher killed before this rank got here is then seen at once.
+
+    Args:
+        grace (float): Seconds from the SIGTERM to the SIGKILL.
+            Defaults to 30.0 (torchrun's).
+        interval (float): Seconds between two looks at the parent.
+            Defaults to 0.5.
+    """
+    launcher = int(os.environ.get(LAUNCHER_PID_ENV) or os.getppid())
+    threading.Thread(
+        target=_end_after, args=(launcher, grace, interval),
+        name='end-with-launcher', daemon=True).start()
+
+
+def _end_after(launcher: int, grace: float, interval: float) -> None:
+    while os.getppid() == launcher:
+        time.sleep(interval)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(grace)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def close_distributed() -> None:

@@ -1,5 +1,7 @@
 import os
+import signal
 import socket
+import threading
 
 import pytest
 import torch
@@ -7,8 +9,10 @@ import torch.distributed as torch_dist
 import torch.nn as nn
 from mmengine.config import Config
 
+from mmmaskreuse.engine import dist
 from mmmaskreuse.engine.dist import (CPUDistributedDataParallel,
-                                     _export_torch_env, setup_cpu_distributed)
+                                     _export_torch_env, end_with_launcher,
+                                     setup_cpu_distributed, slurm_job_port)
 
 
 def _free_port():
@@ -154,7 +158,49 @@ def test_slurm_node_list_reaches_scontrol_as_one_argument(
     assert args.read_text().splitlines() == ['show', 'hostnames', hostile]
     assert not (tmp_path / 'owned').exists()
     # the port follows the job: two jobs on one node do not clash
-    assert os.environ['MASTER_PORT'] == str(29500 + 123456 % 10000)
+    assert os.environ['MASTER_PORT'] == str(slurm_job_port('123456'))
+
+
+def test_slurm_jobs_get_ports_apart_and_clear_of_ephemeral_ones():
+    """Jobs 4242 and 14242 shared port 33742, among the ports Linux hands
+    to outgoing connections (32768-60999)."""
+    assert slurm_job_port('4242') != slurm_job_port('14242')
+    ports = [slurm_job_port(str(job)) for job in range(123456, 142956)]
+    assert len(set(ports)) == len(ports)  # 19500 jobs in a row: no clash
+    assert 10000 <= min(ports) and max(ports) < 29500
+    assert slurm_job_port('') == 29500
+
+
+def test_a_rank_whose_launcher_dies_is_stopped_as_torchrun_would(
+        monkeypatch):
+    """SIGTERM (the hook saves and stops) once the parent is no longer the
+    launcher, SIGKILL after torchrun's grace period."""
+    parents, done = iter([700, 700, 1]), []
+    monkeypatch.setattr(os, 'getppid', lambda: next(parents))
+    monkeypatch.setattr(os, 'kill', lambda pid, sig: done.append(sig))
+    monkeypatch.setattr(dist.time, 'sleep', done.append)
+    dist._end_after(700, grace=30, interval=0.5)
+    assert done == [0.5, 0.5, signal.SIGTERM, 30, signal.SIGKILL]
+
+
+@pytest.mark.parametrize('named', [True, False])
+def test_the_launcher_is_the_one_dist_train_sh_names(monkeypatch, named):
+    """A launcher killed while the rank started would be missed by a rank
+    that took its parent then for the launcher."""
+    watched, started = [], threading.Event()
+
+    def watch(launcher, *args):
+        watched.append(launcher)
+        started.set()
+
+    monkeypatch.setattr(dist, '_end_after', watch)
+    if named:
+        monkeypatch.setenv(dist.LAUNCHER_PID_ENV, '4321')
+    else:
+        monkeypatch.delenv(dist.LAUNCHER_PID_ENV, raising=False)
+    end_with_launcher()
+    assert started.wait(10)
+    assert watched == [4321 if named else os.getppid()]
 
 
 def test_slurm_with_cuda_never_reaches_mmengines_shell(monkeypatch,

@@ -3,6 +3,7 @@ import ctypes
 import errno
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,11 +21,14 @@ from mmmaskreuse.engine import saving
 
 
 @pytest.fixture(autouse=True)
-def keep_sigterm_handler():
-    """The hook takes SIGTERM over in before_train; give it back."""
-    handler = signal.getsignal(signal.SIGTERM)
+def keep_signal_handlers():
+    """The hook takes SIGTERM and SIGINT over in before_train; give them
+    back."""
+    handlers = {signum: signal.getsignal(signum)
+                for signum in (signal.SIGTERM, signal.SIGINT)}
     yield
-    signal.signal(signal.SIGTERM, handler)
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
 
 
 def test_local_writes_go_through_the_atomic_backend(tmp_path):
@@ -46,6 +50,20 @@ def test_a_failed_write_leaves_the_old_file_and_no_partial(tmp_path,
         backend.put(b'half of a newer one', str(path))
     assert path.read_bytes() == b'complete'
     assert os.listdir(tmp_path) == ['epoch_1.pth']
+
+
+@pytest.mark.parametrize('umask', [0o022, 0o027])
+def test_a_checkpoint_gets_the_mode_a_plain_open_would(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        AtomicLocalBackend().put(b'weights', str(tmp_path / 'epoch_1.pth'))
+        (tmp_path / 'last_checkpoint').write_text('epoch_1.pth')
+    finally:
+        os.umask(previous)
+    modes = {path.name: path.stat().st_mode & 0o777
+             for path in tmp_path.iterdir()}
+    assert modes == {'epoch_1.pth': 0o666 & ~umask,
+                     'last_checkpoint': 0o666 & ~umask}
 
 
 class _Runner(SimpleNamespace):
@@ -78,6 +96,88 @@ def test_the_oldest_checkpoint_goes_only_after_the_newest_is_written(
         range(4 - keep, 4))
 
 
+def test_the_previous_best_goes_only_after_the_new_best_is_written(
+        tmp_path):
+    runner = _Runner(work_dir=str(tmp_path), present=[], saved=[], epoch=0,
+                     iter=0, train_loop=None, val_loop=None,
+                     message_hub=MessageHub.get_instance('save-best'),
+                     logger=SimpleNamespace(info=print, warning=print))
+    hook = SafeCheckpointHook(interval=1, save_best='accuracy/top1')
+    hook.before_train(runner)
+    for epoch, top1 in ((1, 50.0), (2, 40.0), (3, 70.0)):
+        runner.epoch = epoch
+        hook.after_val_epoch(runner, {'accuracy/top1': top1})
+    assert [name for name, _ in runner.saved] == [
+        'best_accuracy_top1_epoch_1.pth', 'best_accuracy_top1_epoch_3.pth']
+    # the new best was written beside the previous one, which then went
+    assert runner.present[1] == ['best_accuracy_top1_epoch_1.pth']
+    assert os.listdir(tmp_path) == ['best_accuracy_top1_epoch_3.pth']
+    assert runner.message_hub.get_info('best_ckpt') == str(
+        tmp_path / 'best_accuracy_top1_epoch_3.pth')
+
+
+class _NoRoomRunner(_Runner):
+    """Its checkpoints (3 MiB) meet a full disk."""
+
+    def save_checkpoint(self, out_dir, filename, *args, **kwargs):
+        AtomicLocalBackend().put(bytes(3 * 2**20),
+                                 os.path.join(out_dir, filename))
+
+
+def test_a_full_disk_names_the_file_the_size_and_the_space_left(
+        tmp_path, monkeypatch):
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', disk_full)
+    monkeypatch.setattr(saving.shutil, 'disk_usage',
+                        lambda path: SimpleNamespace(free=2**20))
+    errors = []
+    runner = _NoRoomRunner(
+        work_dir=str(tmp_path), epoch=0, iter=4, max_epochs=2,
+        train_loop=None, val_loop=None,
+        message_hub=MessageHub.get_instance('no-room'),
+        logger=SimpleNamespace(info=print, error=errors.append))
+    hook = SafeCheckpointHook(interval=1, max_keep_ckpts=2)
+    hook.before_train(runner)
+    with pytest.raises(saving.NoRoomError) as error:
+        hook.after_train_epoch(runner)
+    path = tmp_path / 'epoch_1.pth'
+    assert str(error.value) == (
+        f'[Errno 28] no room to write {path}: it needs 3.0 MiB, 1.0 MiB are '
+        'left there (No space left on device)')
+    assert len(errors) == 1
+    assert errors[0].startswith(f'no room to write {path}: it needs 3.0 MiB')
+    assert ('with max_keep_ckpts=2 the folder holds up to 3 checkpoints '
+            'while one is saved') in errors[0]
+    assert 'about 9.0 MiB' in errors[0]
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('resume', [True, False])
+def test_a_resumed_run_removes_the_partial_files_kills_left(tmp_path,
+                                                            resume):
+    partials = ['.epoch_2.pth.k1l2m3n4.part', '.iter_7.pth.a8_b9c0d.part']
+    kept = ['epoch_1.pth', 'last_checkpoint', 'notes.part']
+    for name in partials + kept:
+        (tmp_path / name).write_bytes(b'0')
+    warnings = []
+    runner = _Runner(work_dir=str(tmp_path), train_loop=None, val_loop=None,
+                     _resume=resume,
+                     message_hub=MessageHub.get_instance(f'part{resume}'),
+                     logger=SimpleNamespace(info=print,
+                                            warning=warnings.append))
+    SafeCheckpointHook(interval=1).before_train(runner)
+    if resume:
+        assert sorted(os.listdir(tmp_path)) == kept
+        assert warnings == [
+            'removed 2 partial file(s) that saves cut short by a kill left: '
+            + ', '.join(str(tmp_path / name) for name in partials)]
+    else:
+        assert sorted(os.listdir(tmp_path)) == sorted(partials + kept)
+        assert warnings == []
+
+
 def _preempted_runner(tmp_path, name):
     return _Runner(work_dir=str(tmp_path), present=[], saved=[], iter=6,
                    epoch=1, train_loop=None, val_loop=None,
@@ -85,21 +185,44 @@ def _preempted_runner(tmp_path, name):
                    logger=SimpleNamespace(info=print, warning=print))
 
 
-def test_sigterm_saves_the_finished_iteration_then_stops(tmp_path):
-    runner = _preempted_runner(tmp_path, 'sigterm')
+@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_ctrl_c_saves_the_finished_iteration_then_stops(
+        tmp_path, signum):
+    runner = _preempted_runner(tmp_path, f'stop-on-{signum}')
     hook = SafeCheckpointHook(interval=1)
     hook.before_train(runner)
     hook.after_train_iter(runner, batch_idx=2)
     assert runner.saved == []  # no signal: training goes on
-    os.kill(os.getpid(), signal.SIGTERM)  # handled: pytest lives on
+    try:
+        os.kill(os.getpid(), signum)  # handled: pytest lives on
+    except KeyboardInterrupt:  # not handled: it would end the session
+        pytest.fail('SIGINT interrupted the iteration')
     with pytest.raises(SystemExit) as stop:
         hook.after_train_iter(runner, batch_idx=2)
-    assert stop.value.code == 143
+    assert stop.value.code == 128 + signum
     assert runner.saved == [('iter_7.pth', dict(epoch=1, iter=7))]
     assert (tmp_path / 'last_checkpoint').read_text() == str(
         tmp_path / 'iter_7.pth')
     hook.after_train(runner)
-    assert signal.getsignal(signal.SIGTERM) is not hook._note_signal
+    for restored in (signal.SIGTERM, signal.SIGINT):
+        assert signal.getsignal(restored) != hook._note_signal
+
+
+def test_the_launcher_hears_of_the_stop_once_a_node_while_it_is_there(
+        tmp_path, monkeypatch):
+    record = tmp_path / 'stopped'
+    monkeypatch.setenv('MMMASKREUSE_STOP_RECORD', str(record))
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    monkeypatch.setenv('MMMASKREUSE_LAUNCHER_PID', '1')  # not the parent:
+    saving._tell_the_launcher(signal.SIGTERM, 'iter_7.pth')  # it is gone
+    assert not record.exists()
+    monkeypatch.setenv('MMMASKREUSE_LAUNCHER_PID', str(os.getppid()))
+    monkeypatch.setenv('LOCAL_RANK', '1')
+    saving._tell_the_launcher(signal.SIGTERM, 'iter_7.pth')
+    assert not record.exists()
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    saving._tell_the_launcher(signal.SIGTERM, 'iter_7.pth')
+    assert record.read_text() == '15\niter_7.pth\n'
 
 
 def test_a_process_forked_after_before_train_still_dies_of_sigterm(
@@ -206,6 +329,8 @@ got = []
 for batch in loader:
     got.append(int(batch))
     if len(got) == 1:
+        # set once the workers run: theirs is Python's (as under spawn)
+        signal.signal(signal.SIGINT, lambda *args: print('noted', flush=True))
         print('serving', flush=True)
         time.sleep(1)  # the test signals now
 print('got', got, flush=True)
@@ -214,14 +339,15 @@ print('got', got, flush=True)
 
 @pytest.mark.parametrize('workers', ['wrapped', 'torch'])
 def test_a_sigterm_to_the_whole_group_leaves_the_loader_serving(workers):
-    """torchrun signals a rank's process group: with the hook's
-    ``worker_init_fn`` the rank still gets every batch it asks for; with
-    torch's workers alone the fetch fails."""
+    """torchrun signals a rank's process group (SIGTERM, or SIGINT on
+    Ctrl-C): with the hook's ``worker_init_fn`` the rank still gets every
+    batch it asks for; with torch's workers alone the fetch fails."""
     process = subprocess.Popen(
         [sys.executable, '-c', LOADER, workers], stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         assert process.stdout.readline() == 'serving\n'
+        os.killpg(process.pid, signal.SIGINT)
         os.killpg(process.pid, signal.SIGTERM)
         log = process.communicate(timeout=60)[0]
     finally:
@@ -232,7 +358,9 @@ def test_a_sigterm_to_the_whole_group_leaves_the_loader_serving(workers):
         assert log.endswith(f'got {list(range(8))}\n'), log
     else:
         assert process.returncode != 0
-        assert 'killed by signal: Terminated' in log, log
+        # each worker dies of whichever signal it takes first
+        assert re.search(r'DataLoader worker \(pid.*\) (is killed by signal'
+                         r': Terminated|exited unexpectedly)', log), log
 
 
 def test_the_hook_gives_loader_workers_its_init_fn(tmp_path):

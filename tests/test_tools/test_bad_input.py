@@ -191,6 +191,33 @@ def test_train_py_stops_at_the_first_non_finite_loss(toy_root, tmp_path):
     assert 'Epoch(train) [1][2/2]' not in proc.stdout
 
 
+# what a run that is not refused trains: 1 iteration, no validation
+ONE_ITERATION = ['train_cfg.max_epochs=1', 'train_cfg.val_begin=100',
+                 'train_dataloader.dataset.indices=4',
+                 'train_dataloader.batch_size=4',
+                 'train_dataloader.num_workers=0',
+                 'train_dataloader.persistent_workers=False']
+
+
+def test_train_py_refuses_another_models_pretrained_checkpoint(toy_root,
+                                                              tmp_path):
+    """An ``init_cfg`` pointed at a checkpoint of another model: mmengine
+    would load none of its weights, warn, and train from random init."""
+    other = tmp_path / 'vit_pretrain.pth'
+    torch.save(dict(state_dict={'backbone.patch_embed.projection.weight':
+                                torch.zeros(1)}), other)
+    proc = run_tool_here([
+        'train.py', CLS, '--work-dir', str(tmp_path / 'work'),
+        '--cfg-options', 'model.backbone.init_cfg.type=Pretrained',
+        f'model.backbone.init_cfg.checkpoint={other}',
+        'model.backbone.init_cfg.prefix=backbone.',
+        *ONE_ITERATION], toy_root)
+    assert proc.returncode != 0
+    assert (f"model.backbone.init_cfg.checkpoint='{other}' holds no weights "
+            'for conv1.weight, bn1.weight') in proc.stdout, proc.stdout[-3000:]
+    assert 'Epoch(train)' not in proc.stdout
+
+
 def test_resume_refuses_to_restart_beside_incomplete_checkpoints(
         toy_root, tmp_path):
     work_dir = tmp_path / 'work_dir'

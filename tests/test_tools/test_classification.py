@@ -1,14 +1,16 @@
 """The README's demo (MaskAnyNet), its vanilla twin, and an interrupted run
 resumed, through the tools."""
+import os
 import os.path as osp
 import pickle
 import re
 import shutil
+import signal
 
 import pytest
 import torch
 
-from tests.conftest import (config, last_metric, predict_in_process,
+from tests.conftest import (REPO, config, last_metric, predict_in_process,
                             run_make, run_make_demo, run_tool,
                             run_tool_here, serve_over_http)
 
@@ -116,14 +118,16 @@ def test_train_py_resume_after_a_kill_ends_with_the_uninterrupted_weights(
     """A run killed after saving epoch 3 but before updating
     ``last_checkpoint`` (still naming epoch 2), while saving epoch 4 (a
     partial temporary file), is resumed with ``--resume``: it follows
-    ``last_checkpoint`` and ends with the weights of the run that was never
-    interrupted."""
+    ``last_checkpoint``, removes the partial file, naming it, and ends with
+    the weights of the run that was never interrupted. Its checkpoints have
+    the mode of the other files of the work dir."""
     work_dir = toy_root / 'work_dirs' / 'resume'
     work_dir.mkdir(parents=True)
     for epoch in (1, 2, 3):
         shutil.copy(uninterrupted / f'epoch_{epoch}.pth', work_dir)
     saved = (uninterrupted / 'epoch_4.pth').read_bytes()
-    (work_dir / '.epoch_4.pth.x1y2.part').write_bytes(saved[:len(saved) // 2])
+    partial = work_dir / '.epoch_4.pth.x1y2z3w4.part'
+    partial.write_bytes(saved[:len(saved) // 2])
     (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_2.pth'))
 
     proc = run_tool_here(['train.py', CLS, '--work-dir', str(work_dir),
@@ -131,6 +135,12 @@ def test_train_py_resume_after_a_kill_ends_with_the_uninterrupted_weights(
                          toy_root, check=True)
     assert (f'resuming from {work_dir / "epoch_2.pth"} (last_checkpoint)'
             in proc.stdout)
+    assert (f'removed 1 partial file(s) that saves cut short by a kill left: '
+            f'{partial}') in proc.stdout
+    assert not partial.exists()
+    # as last_checkpoint, which the run writes with open()
+    assert ((work_dir / 'epoch_4.pth').stat().st_mode
+            == (work_dir / 'last_checkpoint').stat().st_mode)
     assert f'Load checkpoint from {work_dir / "epoch_2.pth"}' in proc.stdout
     assert re.search(r'resumed epoch: 2\b', proc.stdout)
     epochs = {int(e) for e in re.findall(r'Epoch\(train\)\s+\[(\d+)\]',
@@ -140,7 +150,7 @@ def test_train_py_resume_after_a_kill_ends_with_the_uninterrupted_weights(
                         uninterrupted / 'epoch_4.pth')
 
 
-SIGTERM_HOOK = """
+SIGNAL_HOOK = """
 import os
 import signal
 
@@ -149,17 +159,32 @@ from mmengine.registry import HOOKS
 
 
 @HOOKS.register_module()
-class SigtermDuring(Hook):
-    \"\"\"Sends this process SIGTERM as iteration ``iteration`` starts, as a
-    scheduler would while it runs.\"\"\"
+class SignalDuring(Hook):
+    \"\"\"Sends this process ``signal`` as iteration ``iteration`` starts,
+    as a scheduler (SIGTERM) or Ctrl-C (SIGINT) would while it runs.\"\"\"
 
-    def __init__(self, iteration):
+    def __init__(self, iteration, signal='SIGTERM'):
         self.iteration = iteration
+        self.signal = signal
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if runner.iter == self.iteration:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), getattr(signal, self.signal))
 """
+
+
+def signal_during(tmp_path, iteration, signal='SIGTERM'):
+    """A config: the toy classifier whose run gets ``signal`` as iteration
+    ``iteration`` starts (module ``signal_during`` in ``tmp_path``)."""
+    (tmp_path / 'signal_during.py').write_text(SIGNAL_HOOK)
+    leaf = tmp_path / 'signal_cls.py'
+    leaf.write_text(
+        f'_base_ = [{CLS!r}]\n'
+        "custom_imports = dict(imports=['mmmaskreuse', 'signal_during'], "
+        'allow_failed_imports=False)\n'
+        f"custom_hooks = [dict(type='SignalDuring', iteration={iteration}, "
+        f'signal={signal!r})]\n')
+    return leaf
 
 
 def test_sigterm_then_a_full_disk_then_resume_lose_no_iteration(
@@ -170,18 +195,13 @@ def test_sigterm_then_a_full_disk_then_resume_lose_no_iteration(
     earlier checkpoint; a later ``--resume``, beside a part file a kill
     during that save would leave, continues epoch 2 after its 3rd batch and
     ends with the weights of the run that was never interrupted."""
-    (tmp_path / 'sigterm_during.py').write_text(SIGTERM_HOOK)
-    leaf = tmp_path / 'sigterm_cls.py'
-    leaf.write_text(
-        f'_base_ = [{CLS!r}]\n'
-        "custom_imports = dict(imports=['mmmaskreuse', 'sigterm_during'], "
-        'allow_failed_imports=False)\n'
-        "custom_hooks = [dict(type='SigtermDuring', iteration=6)]\n")
+    leaf = signal_during(tmp_path, iteration=6)
     work_dir = toy_root / 'work_dirs' / 'preempted'
     args = ['--work-dir', str(work_dir), '--cfg-options', *DETERMINISTIC]
 
     proc = run_tool(['train.py', str(leaf), *args], toy_root, check=False,
-                    env=dict(PYTHONPATH=str(tmp_path)))
+                    # this checkout's package, not an installed one
+                    env=dict(PYTHONPATH=f'{tmp_path}{os.pathsep}{REPO}'))
     assert proc.returncode == 143, proc.stdout[-3000:]
     saved = work_dir / 'iter_7.pth'
     assert f'SIGTERM: stopped after iteration 7 and saved {saved}' in (
@@ -209,6 +229,30 @@ def test_sigterm_then_a_full_disk_then_resume_lose_no_iteration(
         (epoch, batch) for epoch in (3, 4) for batch in (1, 2, 3, 4)]
     assert_same_weights(work_dir / 'epoch_4.pth',
                         uninterrupted / 'epoch_4.pth')
+
+
+def test_ctrl_c_saves_the_running_iteration_then_stops(toy_root, tmp_path,
+                                                      monkeypatch):
+    """Ctrl-C (SIGINT) during the 2nd iteration: as a SIGTERM, the
+    iteration ends, is saved, and the run exits (130, 128 + SIGINT)."""
+    monkeypatch.syspath_prepend(str(tmp_path))  # signal_during, imported here
+    work_dir = tmp_path / 'work'
+    ctrl_c = signal.getsignal(signal.SIGINT)
+    try:
+        proc = run_tool_here([
+            'train.py', str(signal_during(tmp_path, 1, 'SIGINT')),
+            '--work-dir', str(work_dir), '--cfg-options',
+            *DETERMINISTIC], toy_root)
+    except KeyboardInterrupt:  # caught here: it would end the session
+        pytest.fail('Ctrl-C ended the run with nothing saved')
+    saved = work_dir / 'iter_2.pth'
+    assert proc.returncode == 130, proc.stdout[-3000:]
+    assert (f'SIGINT: stopped after iteration 2 and saved {saved}'
+            in proc.stdout)
+    assert (work_dir / 'last_checkpoint').read_text() == str(saved)
+    assert trained_batches(proc.stdout) == [(1, 1), (1, 2)]
+    # the run stopped before it could give Ctrl-C back: run_tool_here did
+    assert signal.getsignal(signal.SIGINT) is ctrl_c
 
 
 @pytest.fixture(scope='module')

@@ -281,7 +281,9 @@ def test_train_py_names_a_detector_checkpoint_it_cannot_start_from(toy_root):
                           str(toy_root / 'work_dirs' / 'missing'), *SHORT],
                          toy_root)
     assert proc.returncode != 0
-    assert f"init_cfg checkpoint '{missing}' does not exist" in proc.stdout
+    # CheckPretrainedWeightsHook, which train.py adds, before the weights
+    assert (f"model.backbone.init_cfg.checkpoint='{missing}': no such "
+            'checkpoint') in proc.stdout
     # a plain ResNet checkpoint into the frozen reuse branch is refused in
     # test_models/test_dense_backbones.py, in-process
 

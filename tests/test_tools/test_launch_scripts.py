@@ -1,14 +1,15 @@
 """The launch scripts pass what they are given through unchanged, hand
 signals to the launcher they start, and name a busy port; checked with a
 stand-in interpreter and ``srun`` that record what they receive. A SIGTERM
-to a real two-process ``dist_train.sh`` run saves and leaves nothing
-behind."""
+to a real two-process ``dist_train.sh`` run saves, exits 143 and leaves
+nothing behind; a ``kill -9`` of its launcher leaves no rank training."""
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import torch
@@ -85,7 +86,9 @@ def test_dist_train_execs_torchrun_with_a_free_port(tmp_path):
         os.killpg(process.pid, 9)
         process.wait()
     args = (tmp_path / 'args').read_text().splitlines()
-    assert args[:2] == ['-m', 'torch.distributed.run']
+    # torchrun, in the process of resumable_torchrun.py
+    assert args[0] == os.path.join(REPO, 'tools', 'misc',
+                                   'resumable_torchrun.py')
     assert args[-len(ARGS):] == ARGS
     assert any(a.startswith('--master_port=') and a.split('=')[1].isdigit()
                for a in args)
@@ -132,53 +135,123 @@ def _alive(pid):
         return False
 
 
-def test_sigterm_to_dist_train_sh_saves_and_leaves_nothing_behind(
-        toy_root, tmp_path):
-    """A scheduler's SIGTERM to ``dist_train.sh`` (2 processes, 2 loader
-    workers each) while it trains: both ranks stop after the same iteration,
-    which is saved; no process outlives the launch and its port is free."""
-    port = free_port()
-    env = dict(os.environ, PORT=str(port), PYTHON=sys.executable)
-    work_dir = tmp_path / 'work'
+def _train_with_dist_train_sh(toy_root, tmp_path, port):
+    """``dist_train.sh`` training the toy classifier with 2 processes, 2
+    loader workers each, for longer than a test waits: the script's
+    process, the lines it printed, the thread that reads the rest into
+    them, and every process below it once training runs."""
+    env = dict(os.environ, PORT=str(port), PYTHON=sys.executable,
+               TMPDIR=str(tmp_path))  # where the launcher's record goes
     process = subprocess.Popen(
         ['bash', os.path.join(REPO, 'tools', 'dist_train.sh'), CLS, '2',
-         '--work-dir', str(work_dir), '--cfg-options',
+         '--work-dir', str(tmp_path / 'work'), '--cfg-options',
          'train_cfg.max_epochs=50', 'train_dataloader.batch_size=2',
          'default_hooks.logger.interval=1'],
         cwd=toy_root, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True)
     log = []
+    for line in process.stdout:
+        log.append(line)
+        if 'Epoch(train)' in line:  # training: iterations are running
+            break
+    everything = _descendants(process.pid)
+    reader = threading.Thread(target=lambda: log.extend(process.stdout),
+                              daemon=True)
+    reader.start()
+    return process, log, everything, reader
+
+
+def _end_all(process, pids):
+    """Kill what a failed test left running (a pid of this repository's
+    tools: not one that another process took since)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    for pid in pids:
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                ours = os.path.join(REPO, 'tools').encode() in f.read()
+        except OSError:
+            continue
+        if ours and _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _assert_port_free(port):
+    with socket.socket() as sock:
+        # the dead launcher's connections may linger in TIME_WAIT, which
+        # SO_REUSEADDR (torch's store sets it too) passes; a listener not
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(('127.0.0.1', port))
+        sock.listen()
+
+
+def test_sigterm_to_dist_train_sh_saves_and_leaves_nothing_behind(
+        toy_root, tmp_path):
+    """A scheduler's SIGTERM to ``dist_train.sh`` (2 processes, 2 loader
+    workers each) while it trains: both ranks stop after the same iteration,
+    which is saved; the script exits 143 and says how to resume; no process
+    outlives the launch and its port is free."""
+    port = free_port()
+    process, log, everything, reader = _train_with_dist_train_sh(
+        toy_root, tmp_path, port)
+    work_dir = tmp_path / 'work'
     try:
-        for line in process.stdout:
-            log.append(line)
-            if 'Epoch(train)' in line:  # training: iterations are running
-                break
-        everything = _descendants(process.pid)
         assert 'Epoch(train)' in log[-1], ''.join(log)[-3000:]
         assert len(everything) >= 2 * 3, everything  # 2 ranks + workers
         process.send_signal(signal.SIGTERM)
         signalled = time.time()
-        log += process.stdout.readlines()
         process.wait(timeout=60)
         # the ranks exit on their own, long before torchrun's SIGKILL (30 s)
         assert time.time() - signalled < 25
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _end_all(process, everything)
+    deadline = time.time() + 10
+    while any(_alive(pid) for pid in everything) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in everything if _alive(pid)]
+    reader.join(10)
     log = ''.join(log)
-    assert process.returncode != 0
+    assert process.returncode == 143, log[-3000:]
     stops = re.findall(r'SIGTERM: stopped after iteration (\d+) and saved '
                        r'(\S+);', log)
     assert len(stops) == 1, log[-3000:]  # rank 0 logs
     step, saved = stops[0]
     assert saved == str(work_dir / f'iter_{step}.pth')
+    assert (f'the ranks stopped on SIGTERM after saving {saved}: run the '
+            'same command with --resume to continue from it') in log
     assert torch.load(saved, map_location='cpu',
                       weights_only=False)['meta']['iter'] == int(step)
     assert (work_dir / 'last_checkpoint').read_text() == saved
-    deadline = time.time() + 10
-    while any(_alive(pid) for pid in everything) and time.time() < deadline:
-        time.sleep(0.1)
-    assert not [pid for pid in everything if _alive(pid)]
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', port))  # EADDRINUSE if anything held it
+    assert not list(tmp_path.glob('mmmaskreuse-stopped-*'))
+    _assert_port_free(port)
+
+
+def test_a_killed_launcher_leaves_no_rank_training(toy_root, tmp_path):
+    """``kill -9`` of ``dist_train.sh``'s launcher (torchrun, which runs in
+    the script's process) while its 2 ranks train: torchrun started each
+    rank in a session of its own, out of reach of the kill, yet within
+    seconds no rank or loader worker is alive and the port is free. The
+    ranks end as after a SIGTERM: they save first."""
+    port = free_port()
+    process, log, everything, reader = _train_with_dist_train_sh(
+        toy_root, tmp_path, port)
+    try:
+        assert 'Epoch(train)' in log[-1], ''.join(log)[-3000:]
+        assert len(everything) >= 2 * 3, everything  # 2 ranks + workers
+        os.killpg(process.pid, signal.SIGKILL)  # the launcher's group
+        process.wait()
+        killed = time.time()
+        while (any(_alive(pid) for pid in everything)
+               and time.time() - killed < 20):
+            time.sleep(0.2)
+        left = [pid for pid in everything if _alive(pid)]
+        assert not left, f'alive {time.time() - killed:.0f} s after: {left}'
+    finally:
+        _end_all(process, everything)
+    _assert_port_free(port)
+    reader.join(10)
+    assert re.search(r'SIGTERM: stopped after iteration \d+ and saved ',
+                     ''.join(log)), ''.join(log)[-3000:]
+    # nobody is left to read what the ranks would tell the launcher
+    assert not list(tmp_path.glob('mmmaskreuse-stopped-*'))

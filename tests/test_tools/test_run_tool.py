@@ -84,8 +84,8 @@ def test_every_tool_starts_as_a_script(tmp_path):
 def test_a_tool_run_here_leaves_the_default_scope_and_logger_as_they_were(
         toy_root, tmp_path):
     """An in-process train.py run builds a Runner (its logger, default
-    scope, message hub, visualizer) and traps SIGTERM; none of it is left
-    for the tests after it."""
+    scope, message hub, visualizer) and traps SIGTERM and SIGINT; none of
+    it is left for the tests after it."""
     import signal
 
     from mmengine.logging import MMLogger
@@ -95,6 +95,7 @@ def test_a_tool_run_here_leaves_the_default_scope_and_logger_as_they_were(
     scope = DefaultScope.get_current_instance()
     logger = MMLogger.get_current_instance()
     sigterm = signal.getsignal(signal.SIGTERM)
+    sigint = signal.getsignal(signal.SIGINT)
     cwd, environ = os.getcwd(), dict(os.environ)
     proc = run_tool_here([
         'train.py', config('baselines/toy/resnet18_toy_cls.py'),
@@ -107,4 +108,5 @@ def test_a_tool_run_here_leaves_the_default_scope_and_logger_as_they_were(
     assert DefaultScope.get_current_instance() is scope
     assert MMLogger.get_current_instance() is logger
     assert signal.getsignal(signal.SIGTERM) is sigterm
+    assert signal.getsignal(signal.SIGINT) is sigint
     assert (os.getcwd(), dict(os.environ)) == (cwd, environ)

@@ -4,3 +4,8 @@
 _base_ = '../resnet50_coco_maskrcnn.py'
 model = dict(backbone=dict(init_cfg=dict(
     _delete_=True, type='Pretrained', checkpoint='torchvision://resnet50')))
+# torchvision's ResNet-50 has no reuse branch (the MaskAnyNet twin's)
+custom_hooks = [
+    dict(type='mmmaskreuse.CheckPretrainedWeightsHook',
+         allow_missing=('reuse_stem.', 'reuse_fusion.'))
+]

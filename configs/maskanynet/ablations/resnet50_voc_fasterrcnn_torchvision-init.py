@@ -3,3 +3,8 @@
 _base_ = '../resnet50_voc_fasterrcnn.py'
 model = dict(backbone=dict(freeze_reuse=False, init_cfg=dict(
     _delete_=True, type='Pretrained', checkpoint='torchvision://resnet50')))
+# torchvision's ResNet-50 has no reuse branch (the MaskAnyNet twin's)
+custom_hooks = [
+    dict(type='mmmaskreuse.CheckPretrainedWeightsHook',
+         allow_missing=('reuse_stem.', 'reuse_fusion.'))
+]
