@@ -14,6 +14,7 @@ from mmmaskreuse.masking import MaskReuse
 from mmmaskreuse.models import MaskConvNeXt, MaskEfficientNetV2
 from mmmaskreuse.models.strip import (strip_reuse, strip_reuse_config,
                                       strip_reuse_state_dict)
+from tests.conftest import run_tool_here
 
 TINY_HRNET = dict(
     stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
@@ -127,6 +128,36 @@ def test_maskanynet_on_an_upstream_backbone_trains_and_strips_to_it(name):
         dropped = model(images, mode='tensor')
         assert torch.equal(dropped, stripped(images, mode='tensor'))
     assert not torch.equal(with_branch, dropped)  # the branch is used
+
+
+def test_strip_reuse_py_writes_the_plain_upstream_model(tmp_path):
+    """The tool on a trained-looking wrapper config: a config of the plain
+    HRNet and its checkpoint, which compute ``reuse_at_test='drop'``."""
+    from mmengine.runner import load_checkpoint
+    torch.manual_seed(0)
+    cfg = classifier_cfg('hrnet', fusion='residual', reuse_drop_prob=0.5)
+    model = build_model(cfg).eval()
+    torch.nn.init.normal_(
+        model.backbone.reuse_fusion.alignment.layers[-1].norm.weight)
+    cfg.dump(str(tmp_path / 'hrnet.py'))
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'hrnet.pth')
+    run_tool_here([
+        'model_converters/strip_reuse.py', str(tmp_path / 'hrnet.py'),
+        str(tmp_path / 'hrnet.pth'), str(tmp_path / 'plain.pth')
+    ], tmp_path, check=True)
+    plain_cfg = Config.fromfile(str(tmp_path / 'plain.py'))
+    assert 'mmmaskreuse' not in plain_cfg.pretty_text
+    plain = build_model(plain_cfg).eval()
+    load_checkpoint(plain, str(tmp_path / 'plain.pth'), strict=True,
+                    logger='silent')
+    assert type(plain.backbone).__name__ == 'HRNet'
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        with_branch = model(images, mode='tensor')
+        model.backbone.reuse_at_test = 'drop'
+        assert torch.equal(plain(images, mode='tensor'),
+                           model(images, mode='tensor'))
+    assert not torch.equal(with_branch, plain(images, mode='tensor'))
 
 
 def test_a_plain_checkpoint_loads_into_the_primary_path(tmp_path):

@@ -4,6 +4,7 @@ from a wheel: a leaf config of a few lines inherits ``mmmaskreuse::`` toy
 configs, puts MaskAnyNet on a backbone we have no class for, trains two
 iterations with the installed ``tools/train.py`` and tests with its
 ``tools/test.py``; for a classifier and a detector."""
+import os
 import os.path as osp
 import shutil
 import subprocess
@@ -62,6 +63,13 @@ def source_files():
             if path != '.venv' and osp.isfile(osp.join(REPO, path))]
 
 
+def copy_source(folder):
+    for path in source_files():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(osp.join(REPO, path), target)
+
+
 @pytest.fixture(scope='session')
 def installed(tmp_path_factory):
     """The package as ``pip install`` of its wheel puts it: built from a
@@ -69,10 +77,7 @@ def installed(tmp_path_factory):
     installed without dependencies into a folder of its own, which comes
     first on PYTHONPATH (the stack is the test environment's)."""
     work = tmp_path_factory.mktemp('wheel')
-    for path in source_files():
-        target = work / 'src' / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(osp.join(REPO, path), target)
+    copy_source(work / 'src')
     pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check', '-q']
     subprocess.run([*pip, 'wheel', '--no-deps', '--no-build-isolation',
                     str(work / 'src'), '-w', str(work / 'dist')], check=True)
@@ -104,6 +109,23 @@ def test_the_wheel_carries_configs_tools_and_model_index(installed):
         env={'PYTHONPATH': str(site)}, cwd=site.parent, check=True,
         stdout=subprocess.PIPE, text=True).stdout.strip()
     assert where == str(site / 'mmmaskreuse' / '__init__.py')
+
+
+def test_an_editable_install_links_configs_and_tools(tmp_path):
+    """``pip install -e .`` (``setup.py develop``) links them: edits to the
+    checkout's configs show at once."""
+    copy_source(tmp_path / 'src')
+    (tmp_path / 'site').mkdir()
+    subprocess.run(
+        [sys.executable, 'setup.py', '-q', 'develop', '--no-deps',
+         '--install-dir', str(tmp_path / 'site')],
+        cwd=tmp_path / 'src', env=dict(os.environ,
+                                       PYTHONPATH=str(tmp_path / 'site')),
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    mim = tmp_path / 'src' / 'mmmaskreuse' / '.mim'
+    for name in ('configs', 'tools', 'model-index.yml'):
+        assert (mim / name).is_symlink()
+        assert (mim / name).resolve() == tmp_path / 'src' / name
 
 
 @pytest.fixture(scope='module', params=['classifier', 'detector'])
