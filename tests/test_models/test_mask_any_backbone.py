@@ -86,6 +86,19 @@ def outputs_equal(ours, theirs):
         torch.equal(a, b) for a, b in zip(ours, theirs))
 
 
+def assert_stripped_is_dropped(stripped, model, images):
+    """The stripped classifier's logits are the MaskAnyNet one's with
+    ``reuse_at_test='drop'``, exactly, and not those with the branch."""
+    stripped.eval()
+    model.eval()
+    with torch.no_grad():
+        with_branch = model(images, mode='tensor')
+        model.backbone.reuse_at_test = 'drop'
+        dropped = model(images, mode='tensor')
+        assert torch.equal(stripped(images, mode='tensor'), dropped)
+    assert not torch.equal(with_branch, dropped)  # the branch is used
+
+
 @pytest.mark.parametrize('name', list(UPSTREAM))
 def test_maskanynet_on_an_upstream_backbone_trains_and_strips_to_it(name):
     torch.manual_seed(0)
@@ -120,14 +133,7 @@ def test_maskanynet_on_an_upstream_backbone_trains_and_strips_to_it(name):
     assert 'mmmaskreuse' not in plain_cfg.pretty_text
     stripped = build_model(plain_cfg)
     stripped.load_state_dict(checkpoint['state_dict'], strict=True)
-    model.eval()
-    stripped.eval()
-    with torch.no_grad():
-        with_branch = model(images, mode='tensor')
-        backbone.reuse_at_test = 'drop'
-        dropped = model(images, mode='tensor')
-        assert torch.equal(dropped, stripped(images, mode='tensor'))
-    assert not torch.equal(with_branch, dropped)  # the branch is used
+    assert_stripped_is_dropped(stripped, model, images)
 
 
 def test_strip_reuse_py_writes_the_plain_upstream_model(tmp_path):
@@ -151,13 +157,7 @@ def test_strip_reuse_py_writes_the_plain_upstream_model(tmp_path):
     load_checkpoint(plain, str(tmp_path / 'plain.pth'), strict=True,
                     logger='silent')
     assert type(plain.backbone).__name__ == 'HRNet'
-    images = torch.randn(2, 3, 64, 64)
-    with torch.no_grad():
-        with_branch = model(images, mode='tensor')
-        model.backbone.reuse_at_test = 'drop'
-        assert torch.equal(plain(images, mode='tensor'),
-                           model(images, mode='tensor'))
-    assert not torch.equal(with_branch, plain(images, mode='tensor'))
+    assert_stripped_is_dropped(plain, model, torch.randn(2, 3, 64, 64))
 
 
 def test_a_plain_checkpoint_loads_into_the_primary_path(tmp_path):
