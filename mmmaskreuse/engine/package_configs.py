@@ -49,5 +49,6 @@ def drop_package_scope(cfg: Config) -> Config:
             for value in node:
                 drop(value)
 
-    drop(cfg._cfg_dict)
+    for _, value in cfg.items():
+        drop(value)
     return cfg
