@@ -7,6 +7,8 @@ from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 
+from .package_configs import drop_package_scope
+
 TOY_DATA_HINT = ('make the toy data with `python tools/misc/make_toy_data.py '
                  '--out data/toy`, or point the config at your dataset with '
                  '--cfg-options {key}.data_root=PATH')
@@ -16,7 +18,9 @@ _WRAPPED_KEYS = ('dataset', 'datasets')
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config file, with a clear error for a missing path.
+    """Read a config file, with a clear error for a missing path; one that
+    inherits ``mmmaskreuse::`` configs builds in its default scope
+    (:func:`~.package_configs.drop_package_scope`).
 
     Args:
         path (str): Config file.
@@ -27,7 +31,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
+    cfg = drop_package_scope(Config.fromfile(path))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg

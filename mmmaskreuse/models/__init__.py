@@ -1,8 +1,9 @@
 """Models of mmmaskreuse, registered in the ``mmmaskreuse`` scope."""
-from .backbones import (FeatureAlignment, MaskConvNeXt, MaskEfficientNetV2,
-                        MaskResNet, MaskResNetCIFAR, MaskResNetV1c, MaskSwin,
-                        MaskViT, MultiShotMAEViT, MultiShotSimMIMSwin,
-                        MultiShotSparseConvNeXt, ReuseFusion)
+from .backbones import (FeatureAlignment, MaskAnyBackbone, MaskConvNeXt,
+                        MaskEfficientNetV2, MaskResNet, MaskResNetCIFAR,
+                        MaskResNetV1c, MaskSwin, MaskViT, MultiShotMAEViT,
+                        MultiShotSimMIMSwin, MultiShotSparseConvNeXt,
+                        ReuseFusion)
 from .data_preprocessors import (CorruptedClsDataPreprocessor,
                                  MaskReuseClsDataPreprocessor,
                                  TestCorruptionMixin)
@@ -11,7 +12,8 @@ from .selfsup import FCMAE, ConditionalMAE, FCMAEDecoder, MultiShotSimMIM
 from .strip import check_strippable, strip_reuse
 
 __all__ = [
-    'FeatureAlignment', 'ReuseFusion', 'MaskResNet', 'MaskResNetCIFAR',
+    'FeatureAlignment', 'ReuseFusion', 'MaskAnyBackbone', 'MaskResNet',
+    'MaskResNetCIFAR',
     'MaskResNetV1c', 'MaskViT', 'MaskSwin', 'MaskConvNeXt',
     'MaskEfficientNetV2', 'MultiShotMAEViT', 'ConditionalMAE',
     'MultiShotSimMIMSwin', 'MultiShotSimMIM', 'MultiShotSparseConvNeXt',

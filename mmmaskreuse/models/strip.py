@@ -4,7 +4,8 @@ With a fusion that is exactly the primary path once the reuse features are
 gone (``residual``, ``add``: :data:`~.backbones.fusion.DROPPABLE_FUSIONS`),
 a MaskAnyNet backbone with ``reuse_at_test='drop'`` computes what its
 upstream trunk (mmpretrain's ``ResNet``, ``ConvNeXt``,
-``EfficientNetV2``...) computes with the same weights. :func:`strip_reuse`
+``EfficientNetV2``..., or the backbone a ``MaskAnyBackbone`` wraps)
+computes with the same weights. :func:`strip_reuse`
 writes that trunk down: the config with the upstream backbone and data
 preprocessor and no ``mmmaskreuse`` type or import, and the state dict
 without the reuse branch. Both load in mmpretrain, mmdet or mmseg alone,
@@ -46,6 +47,10 @@ PLAIN_BACKBONES = {
     'MaskEfficientNetV2': 'mmpretrain.EfficientNetV2',
 }
 
+#: the wrapper that gives any backbone a reuse branch: its plain backbone
+#: is the config it wraps (``backbone``)
+ANY_BACKBONE = 'MaskAnyBackbone'
+
 #: constructor arguments of the MaskAnyNet backbones that upstream's lack;
 #: the checkpoint arguments go too: the stripped checkpoint holds every
 #: weight, and theirs would be a MaskAnyNet one
@@ -74,12 +79,12 @@ def _short(type_name: Any) -> str:
 
 def _backbone_cfg(cfg: Config) -> ConfigDict:
     backbone = cfg.model.get('backbone')
-    if backbone is None or _short(backbone.get('type')) not in \
-            PLAIN_BACKBONES:
+    known = (*PLAIN_BACKBONES, ANY_BACKBONE)
+    if backbone is None or _short(backbone.get('type')) not in known:
         found = None if backbone is None else backbone.get('type')
         raise ValueError(
             f'strip_reuse: model.backbone type must be one of '
-            f'{tuple(SCOPE + name for name in PLAIN_BACKBONES)}, got '
+            f'{tuple(SCOPE + name for name in known)}, got '
             f'{found!r}: there is no reuse branch to strip')
     return backbone
 
@@ -239,8 +244,13 @@ def strip_reuse_config(cfg: Config) -> Config:
     plain = copy.deepcopy(cfg.to_dict())
     plain = _drop_reuse_transforms(plain)
     backbone = plain['model']['backbone']
-    backbone['type'] = PLAIN_BACKBONES[_short(backbone['type'])]
-    for key in REUSE_ARGS:
+    reuse_args = REUSE_ARGS
+    if _short(backbone['type']) == ANY_BACKBONE:
+        backbone = plain['model']['backbone'] = dict(backbone['backbone'])
+        reuse_args = ('pretrained', 'init_cfg')  # the others are upstream's
+    else:
+        backbone['type'] = PLAIN_BACKBONES[_short(backbone['type'])]
+    for key in reuse_args:
         backbone.pop(key, None)
     plain['model'].pop('pretrained', None)  # mmseg's way to the backbone's
     for owner in (plain, plain['model']):

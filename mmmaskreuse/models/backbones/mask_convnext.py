@@ -25,6 +25,12 @@ class MaskConvNeXt(StemReuseMixin, ConvNeXt):
     reuse modules keep their init: the reuse stem's kernel has another
     size).
 
+    :class:`MaskAnyBackbone` with ``backbone=dict(type='ConvNeXt', ...)``
+    and ``fuse_after='downsample_layers.0'`` builds the same reuse branch
+    (same weight names, same outputs from the same weights: tested). This
+    class stays for the configs and checkpoints that name it and for its
+    ``frozen_stages`` rule (the branch freezes with the stem at 1).
+
     Args:
         fusion (str): ``'concat'``, ``'residual'`` or ``'add'``. Defaults
             to ``'concat'``.

@@ -24,6 +24,11 @@ class MaskEfficientNetV2(StemReuseMixin, EfficientNetV2):
     weights into the reuse stem too (same shapes), as :class:`MaskResNet`
     does, and the fusion keeps its init.
 
+    :class:`MaskAnyBackbone` with ``fuse_after='layers.0'`` builds the same
+    reuse branch (tested, with this class's ``alignment_cfg``); this class
+    stays for the configs and checkpoints that name it and for its
+    alignment defaults (the backbone's norm and activation).
+
     The authors' ``MaskEfficientNetV2`` (HuHaigen/MaskAnyNet-Code,
     ``models/MaskEfficientNetV2.py``) has the same two stems (``stem1``:
     3 x 3 stride 2 conv-BN-SiLU on the masked image; ``stem2``: 3 x 3

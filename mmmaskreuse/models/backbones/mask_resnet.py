@@ -28,6 +28,13 @@ class MaskResNet(MaskAnyNetMixin, ResNet):
     without its max-pool: on the H/2 reuse image it reaches H/4, the size
     after the primary max-pool, where the two are fused.
 
+    A class, not a configuration of :class:`MaskAnyBackbone`: its image-
+    and decision-level fusions change the first convolution's input and
+    add a second trunk, which a fusion after the stem cannot express, and
+    its reuse stem drops the max-pool (the wrapper would keep it at stride
+    1), which the MaskAnyNet ResNet checkpoints and recipes are trained
+    with.
+
     Args:
         depth (int): Depth of the ResNet.
         fusion (str): ``'concat'``, ``'residual'``, ``'add'``, ``'image'`` or

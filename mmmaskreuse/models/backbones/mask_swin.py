@@ -16,7 +16,9 @@ class MaskSwin(TokenReuseMixin, SwinTransformer):
     and 3 (``attn_mask`` buffers, now computed) only when the class *is*
     ``SwinTransformer``. This subclass applies the same conversions, so an
     old Swin checkpoint (those of mmdet's and mmseg's Swin configs) loads
-    into it exactly as into its vanilla twin.
+    into it exactly as into its vanilla twin. Both are why this is a class
+    and not a configuration of :class:`MaskAnyBackbone` (token fusion; a
+    ``type(self) is SwinTransformer`` check the wrapper's subclass fails).
 
     Args:
         **kwargs: The reuse arguments of :class:`MaskViT` (``fusion``,

@@ -16,6 +16,11 @@ class MaskViT(TokenReuseMixin, VisionTransformer):
     Everything else is mmpretrain's :class:`VisionTransformer`, its
     ``forward`` and checkpoint loading included.
 
+    A class, not a configuration of :class:`MaskAnyBackbone`, which fuses
+    ``[B, C, H, W]`` feature maps: the patch embedding outputs tokens and
+    their grid, fused here as tokens before the class token and position
+    embedding.
+
     Args:
         fusion (str): ``'concat'``, ``'residual'`` or ``'add'``. Defaults
             to ``'concat'``.

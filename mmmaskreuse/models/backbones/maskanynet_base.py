@@ -183,8 +183,11 @@ class MaskAnyNetMixin:
         raise NotImplementedError
 
     def _freeze_stages(self) -> None:
-        """Upstream's freezing, then the reuse branch with the stem."""
-        super()._freeze_stages()
+        """Upstream's freezing (if it has one: :class:`MaskAnyBackbone`
+        wraps any backbone), then the reuse branch with the stem."""
+        upstream = getattr(super(), '_freeze_stages', None)
+        if upstream is not None:
+            upstream()
         if self._reuse_is_frozen():
             self._freeze_reuse(*self.reuse_modules)
 
