@@ -47,7 +47,11 @@ Reuse dropout (``reuse_drop_prob``, ``residual`` and ``add`` only; ours,
 not the paper's): in training each sample's reuse features are dropped
 with that probability, alone, so that sample goes through the primary path
 exactly (``'drop'``) and the trunk also learns to work without the branch,
-which can then be dropped at test time or stripped for deployment.
+which can then be dropped at test time or stripped for deployment. The
+branch and the fusion run on the kept samples only
+(:func:`~mmmaskreuse.models.backbones.fusion.fuse_kept`): a dropped
+sample's output and gradient are the trunk's, and the fusion's BatchNorm
+statistics are the kept samples'.
 
 BatchNorms that no checkpoint trained (the fusion's, when the backbone
 starts from a plain upstream checkpoint) keep training their statistics
@@ -64,7 +68,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmmaskreuse.masking import MaskedInputs, resize_image, reuse_size
 from .fusion import (DROPPABLE_FUSIONS, FEATURE_FUSIONS, ReuseFusion,
-                     draw_reuse_keep, fuse_tokens)
+                     draw_reuse_keep, fuse_kept, fuse_tokens)
 
 REUSE_AT_TEST = ('downsample', 'off', 'zeros', 'other_image', 'drop')
 PREPROCESSORS = ('mmmaskreuse.MaskReuseClsDataPreprocessor (classification), '
@@ -339,8 +343,17 @@ class MaskAnyNetMixin:
         fusing, reuse, keep = self._take_reuse()
         if not fusing:
             return None
-        return self.reuse_fusion(
-            output, None if reuse is None else self.reuse_stem(reuse), keep)
+
+        def fuse(primary, reuse):
+            return self.reuse_fusion(
+                primary, None if reuse is None else self.reuse_stem(reuse))
+
+        return fuse_kept(fuse, output, reuse, keep, self._reuse_parameters())
+
+    def _reuse_parameters(self):
+        """The parameters of the reuse modules (branch and fusion)."""
+        return (param for name in self.reuse_modules
+                for param in getattr(self, name).parameters())
 
 
 class StemReuseMixin(MaskAnyNetMixin):
@@ -421,8 +434,13 @@ class TokenReuseMixin(StemReuseMixin):
         if not fusing:
             return None
         tokens, grid = output
-        reuse_tokens = reuse_grid = None
-        if reuse is not None:
-            reuse_tokens, reuse_grid = self.reuse_patch_embed(reuse)
-        return fuse_tokens(self.reuse_fusion, tokens, reuse_tokens, grid,
-                           reuse_grid, keep), grid
+
+        def fuse(tokens, reuse):
+            reuse_tokens = reuse_grid = None
+            if reuse is not None:
+                reuse_tokens, reuse_grid = self.reuse_patch_embed(reuse)
+            return fuse_tokens(self.reuse_fusion, tokens, reuse_tokens, grid,
+                               reuse_grid)
+
+        return fuse_kept(fuse, tokens, reuse, keep,
+                         self._reuse_parameters()), grid
