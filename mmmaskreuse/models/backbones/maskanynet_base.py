@@ -32,12 +32,14 @@ are never masked) and, with ``reuse_at_test='downsample'``, gives the
 auxiliary branch the whole image resized to the reuse size; with ``'off'``
 the auxiliary branch is skipped: feature-level fusion fuses zero reuse
 features (the alignment still runs, as in training), image and decision
-level get zeros. Two more settings ablate the branch (the failure signature
-of a branch that contributes nothing is an unchanged accuracy):
-``'zeros'`` feeds it a reuse image of zeros (the mean colour after
-normalisation) and ``'other_image'`` the downsampled image of another
-sample of the batch (sample i gets sample i - 1's, cyclically; a batch
-needs two images).
+level get zeros. ``'zeros'`` ablates the branch (the failure signature of
+a branch that contributes nothing is an unchanged accuracy): it feeds it a
+reuse image of zeros (the mean colour after normalisation). The other
+ablation, the image of another label, needs the labels, which only the
+data preprocessor sees: ``other_image_at_test`` of
+:class:`~mmmaskreuse.models.MaskReuseClsDataPreprocessor`. A backbone
+given a :class:`~mmmaskreuse.masking.MaskedInputs` outside training feeds
+its branch that pair's reuse image.
 ``'drop'`` (``residual`` and ``add`` only) skips the branch and the fusion:
 the backbone is its upstream trunk, bit for bit, as after
 :func:`~mmmaskreuse.models.strip_reuse` (``'off'`` is not, for
@@ -70,7 +72,7 @@ from mmmaskreuse.masking import MaskedInputs, resize_image, reuse_size
 from .fusion import (DROPPABLE_FUSIONS, FEATURE_FUSIONS, ReuseFusion,
                      draw_reuse_keep, fuse_kept, fuse_tokens)
 
-REUSE_AT_TEST = ('downsample', 'off', 'zeros', 'other_image', 'drop')
+REUSE_AT_TEST = ('downsample', 'off', 'zeros', 'drop')
 PREPROCESSORS = ('mmmaskreuse.MaskReuseClsDataPreprocessor (classification), '
                  'mmmaskreuse.MaskReuseDetDataPreprocessor (detection) or '
                  'mmmaskreuse.MaskReuseSegDataPreprocessor (segmentation)')
@@ -121,6 +123,14 @@ class MaskAnyNetMixin:
         if not isinstance(mask_ratio, (int, float)) or not 0 < mask_ratio < 1:
             raise ValueError(f'{type(self).__name__}: mask_ratio must be in '
                              f'(0, 1), got {mask_ratio!r}')
+        if reuse_at_test == 'other_image':
+            raise ValueError(
+                f"{type(self).__name__}: reuse_at_test='other_image' moved to "
+                'the data preprocessor, which pairs each image with one of '
+                'another label: set model.data_preprocessor.'
+                'other_image_at_test=True (the top-level data_preprocessor '
+                'in mmpretrain configs) and leave reuse_at_test='
+                "'downsample'")
         if reuse_at_test not in REUSE_AT_TEST:
             raise ValueError(f'{type(self).__name__}: reuse_at_test must be '
                              f'one of {REUSE_AT_TEST}, got {reuse_at_test!r}')
@@ -175,11 +185,6 @@ class MaskAnyNetMixin:
         reuse = resize_image(inputs, size)
         if self.reuse_at_test == 'zeros':
             return inputs, torch.zeros_like(reuse)
-        if self.reuse_at_test == 'other_image':
-            if len(reuse) < 2:
-                raise ValueError(f"{name}: reuse_at_test='other_image' "
-                                 'needs batches of 2 images or more, got 1')
-            return inputs, reuse.roll(1, 0)
         return inputs, reuse
 
     def _reuse_is_frozen(self) -> bool:
