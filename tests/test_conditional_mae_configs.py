@@ -7,6 +7,7 @@ import os.path as osp
 import re
 
 import pytest
+from mmengine.config import Config
 
 from tests.conftest import REPO, read_recipe
 from tests.test_configs import INIT_CHECKPOINT, last_checkpoint
@@ -205,7 +206,14 @@ def test_transfer_recipe_follows_the_paper(task):
         assert {long for long, _ in resize.scales} == {1333}
         assert [short for _, short in resize.scales] == list(
             range(480, 801, 32))
-        assert cfg.param_scheduler[1].milestones == [9, 11]
+        # mmdet's 1x, which the paper follows: lr / 10 at [8, 11]
+        import mmdet
+        mmdet_1x = Config.fromfile(osp.join(
+            osp.dirname(mmdet.__file__), '.mim', 'configs', '_base_',
+            'schedules', 'schedule_1x.py'))
+        assert [{k: v for k, v in step.items() if k != '_scope_'}
+                for step in cfg.param_scheduler] == mmdet_1x.param_scheduler
+        assert cfg.param_scheduler[1].milestones == [8, 11]
         assert cfg.train_cfg.max_epochs == 12
         assert cfg.model.roi_head.bbox_head.num_classes == classes
     elif task.endswith('upernet'):
