@@ -260,3 +260,33 @@ def test_stage_level_pretrain_recipe_matches_its_name(name, model, backbone):
     assert {key for key in a.keys() | b.keys()
             if a.get(key) != b.get(key)} == {
                 'model.backbone.mask_layers', 'model.backbone.mask_ratios'}
+
+
+def test_fcmae_decays_the_mask_token_as_its_authors_do():
+    """The authors' pretraining groups parameters with timm's
+    ``add_weight_decay`` and no skip list: 1-D parameters and biases get no
+    weight decay, everything else (the decoder's mask token [1, C, 1, 1]
+    included) does. Checked on the toy model, which takes the recipe's
+    ``paramwise_cfg``."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    from mmmaskreuse.engine import build_model
+    recipe = read_recipe(
+        osp.join(CONFIGS, 'convnextv2-b_fcmae_L0_in1k_pretrain.py'))
+    toy = read_recipe(osp.join(
+        CONFIGS, 'toy', 'convnextv2-tiny_fcmae_two-shot_toy_pretrain.py'))
+    assert toy.optim_wrapper.paramwise_cfg == (
+        recipe.optim_wrapper.paramwise_cfg)
+    model = build_model(toy)
+    with DefaultScope.overwrite_default_scope(toy.default_scope):
+        optimizer = build_optim_wrapper(model, toy.optim_wrapper).optimizer
+    decay = {id(param): group['weight_decay']
+             for group in optimizer.param_groups for param in group['params']}
+    named = {name: decay[id(param)]
+             for name, param in model.named_parameters()}
+    assert named['neck.mask_token'] == 0.05
+    assert named['backbone.stages.0.0.pointwise_conv1.weight'] == 0.05
+    assert named['backbone.stages.0.0.norm.weight'] == 0.
+    biases = [name for name in named if name.endswith('.bias')]
+    assert biases and all(named[name] == 0. for name in biases)
