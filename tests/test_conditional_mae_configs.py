@@ -7,6 +7,7 @@ import os.path as osp
 import re
 
 import pytest
+from mmengine.config import Config
 
 from tests.conftest import REPO, read_recipe
 from tests.test_configs import INIT_CHECKPOINT, last_checkpoint
@@ -205,7 +206,14 @@ def test_transfer_recipe_follows_the_paper(task):
         assert {long for long, _ in resize.scales} == {1333}
         assert [short for _, short in resize.scales] == list(
             range(480, 801, 32))
-        assert cfg.param_scheduler[1].milestones == [9, 11]
+        # mmdet's 1x, which the paper follows: lr / 10 at [8, 11]
+        import mmdet
+        mmdet_1x = Config.fromfile(osp.join(
+            osp.dirname(mmdet.__file__), '.mim', 'configs', '_base_',
+            'schedules', 'schedule_1x.py'))
+        assert [{k: v for k, v in step.items() if k != '_scope_'}
+                for step in cfg.param_scheduler] == mmdet_1x.param_scheduler
+        assert cfg.param_scheduler[1].milestones == [8, 11]
         assert cfg.train_cfg.max_epochs == 12
         assert cfg.model.roi_head.bbox_head.num_classes == classes
     elif task.endswith('upernet'):
@@ -252,3 +260,33 @@ def test_stage_level_pretrain_recipe_matches_its_name(name, model, backbone):
     assert {key for key in a.keys() | b.keys()
             if a.get(key) != b.get(key)} == {
                 'model.backbone.mask_layers', 'model.backbone.mask_ratios'}
+
+
+def test_fcmae_decays_the_mask_token_as_its_authors_do():
+    """The authors' pretraining groups parameters with timm's
+    ``add_weight_decay`` and no skip list: 1-D parameters and biases get no
+    weight decay, everything else (the decoder's mask token [1, C, 1, 1]
+    included) does. Checked on the toy model, which takes the recipe's
+    ``paramwise_cfg``."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    from mmmaskreuse.engine import build_model
+    recipe = read_recipe(
+        osp.join(CONFIGS, 'convnextv2-b_fcmae_L0_in1k_pretrain.py'))
+    toy = read_recipe(osp.join(
+        CONFIGS, 'toy', 'convnextv2-tiny_fcmae_two-shot_toy_pretrain.py'))
+    assert toy.optim_wrapper.paramwise_cfg == (
+        recipe.optim_wrapper.paramwise_cfg)
+    model = build_model(toy)
+    with DefaultScope.overwrite_default_scope(toy.default_scope):
+        optimizer = build_optim_wrapper(model, toy.optim_wrapper).optimizer
+    decay = {id(param): group['weight_decay']
+             for group in optimizer.param_groups for param in group['params']}
+    named = {name: decay[id(param)]
+             for name, param in model.named_parameters()}
+    assert named['neck.mask_token'] == 0.05
+    assert named['backbone.stages.0.0.pointwise_conv1.weight'] == 0.05
+    assert named['backbone.stages.0.0.norm.weight'] == 0.
+    biases = [name for name in named if name.endswith('.bias')]
+    assert biases and all(named[name] == 0. for name in biases)

@@ -1,7 +1,9 @@
-"""Every config under configs/ builds its model, and every MaskAnyNet
-config differs from its vanilla twin only by the method."""
+"""Every config under configs/ builds its model, every MaskAnyNet config
+differs from its vanilla twin only by the method, and every config the
+docs name exists."""
 import glob
 import os.path as osp
+import re
 from contextlib import ExitStack
 from unittest import mock
 
@@ -213,3 +215,50 @@ def test_224px_twins_mask_at_the_scale_of_the_authors_source_images(
     resize = [t for t in cfg.train_dataloader.dataset.pipeline
               if t['type'] == 'Resize']
     assert [t['scale'] for t in resize] == [(224, 224)]
+
+
+# a config path as the docs write it: configs/... .py, maybe with a shell
+# glob or brace list; after '.mim/', one of an upstream package's configs
+DOC_CONFIG = re.compile(r'(\.mim/)?(configs/[\w./{},*-]+?\.py)\b')
+
+
+def expand_braces(pattern):
+    """``a{b,c}d`` -> ``['abd', 'acd']``, as the shell does."""
+    brace = re.search(r'\{([^{}]*)\}', pattern)
+    if brace is None:
+        return [pattern]
+    head, tail = pattern[:brace.start()], pattern[brace.end():]
+    return [path for alternative in brace.group(1).split(',')
+            for path in expand_braces(head + alternative + tail)]
+
+
+def test_every_config_the_docs_and_tools_name_exists():
+    """Every ``configs/...py`` in docs/, README.md and the files of tools/
+    and mmmaskreuse/ (docstrings and comments) names a config that exists
+    (each alternative of a brace list, at least one file per glob); after
+    ``.mim/``, a config of mmpretrain, mmdet, mmseg or ours."""
+    import mmdet
+    import mmpretrain
+    import mmseg
+    upstream = [osp.join(osp.dirname(package.__file__), '.mim')
+                for package in (mmpretrain, mmdet, mmseg)]
+    sources = [osp.join(REPO, 'README.md'),
+               *glob.glob(osp.join(REPO, 'docs', '**', '*.md'),
+                          recursive=True)]
+    for folder in ('tools', 'mmmaskreuse'):
+        for ext in ('py', 'sh'):
+            sources += glob.glob(osp.join(REPO, folder, '**', f'*.{ext}'),
+                                 recursive=True)
+    missing, named = [], 0
+    for source in sources:
+        with open(source, encoding='utf-8') as f:
+            text = f.read()
+        for found in DOC_CONFIG.finditer(text):
+            # '.mim/configs/...': an upstream package's, or ours installed
+            roots = upstream + [REPO] if found.group(1) else [REPO]
+            for path in expand_braces(found.group(2)):
+                named += 1
+                if not any(glob.glob(osp.join(root, path)) for root in roots):
+                    missing.append(f'{osp.relpath(source, REPO)}: {path}')
+    assert named > 50  # the pattern finds them
+    assert missing == [], 'configs named but missing:\n' + '\n'.join(missing)

@@ -24,14 +24,12 @@ model = dict(
         norm_pix=True,
         patch_size=32,
         loss=dict(type='PixelReconstructionLoss', criterion='L2')))
-# no weight decay on norms, biases and the mask token, as the authors (their
-# 1-D parameters and biases)
+# no weight decay on norms and biases, as the authors: their pretraining
+# takes timm's add_weight_decay with no skip list, which exempts 1-D
+# parameters and biases only; the mask token ([1, C, 1, 1]) is decayed
 optim_wrapper = dict(
     paramwise_cfg=dict(
-        _delete_=True,
-        norm_decay_mult=0.0,
-        bias_decay_mult=0.0,
-        custom_keys={'mask_token': dict(decay_mult=0.0)}))
+        _delete_=True, norm_decay_mult=0.0, bias_decay_mult=0.0))
 # a dict inherited through 'mmpretrain::' carries a _scope_ key, which
 # mmengine would hand to default_collate as a keyword: restate it
 train_dataloader = dict(

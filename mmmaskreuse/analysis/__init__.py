@@ -9,7 +9,8 @@ from .entropy_similarity import (cell_mask_to_pixels, cosine_similarity,
                                  grey_histogram, grey_levels,
                                  histogram_entropy, normalise_by_max,
                                  pooled_features)
-from .evaluation import corruption_options, evaluate_top1
+from .evaluation import (corruption_options, evaluate_top1,
+                         other_image_options)
 from .images import list_images, load_images, pick_images
 from .models import (add_image_arguments, add_model_pairs,
                      analysis_pipeline, check_model_pairs, load_model,
@@ -35,5 +36,5 @@ __all__ = [
     'add_image_arguments', 'picked_images', 'load_vit', 'evaluate_top1',
     'add_model_pairs', 'check_model_pairs', 'patch_features',
     'tsne_embedding', 'neighbour_agreement',
-    'corruption_options'
+    'corruption_options', 'other_image_options'
 ]

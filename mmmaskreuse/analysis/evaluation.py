@@ -21,6 +21,28 @@ OURS = 'mmmaskreuse.MaskReuseClsDataPreprocessor'
 PLAIN = ('ClsDataPreprocessor', 'mmpretrain.ClsDataPreprocessor')
 
 
+def preprocessor_key(cfg: Config) -> str:
+    """Where ``cfg``'s data preprocessor is set: ``'model.data_preprocessor'``
+    if the model has one, else ``'data_preprocessor'`` (mmpretrain's
+    top-level one, which the runner gives a model without its own)."""
+    return ('model.data_preprocessor'
+            if 'data_preprocessor' in cfg.model else 'data_preprocessor')
+
+
+def other_image_options(cfg: Config) -> Dict[str, object]:
+    """The ``--cfg-options`` of the reuse ablation's other image: the
+    MaskAnyNet data preprocessor pairs each test image with one of another
+    label of its batch (``other_image_at_test``), and the test set is
+    shuffled, from a fixed seed, so that its batches mix labels (a
+    class-sorted test set would give batches of one label, which the
+    pairing refuses)."""
+    return {
+        f'{preprocessor_key(cfg)}.other_image_at_test': True,
+        'test_dataloader.sampler.shuffle': True,
+        'test_dataloader.sampler.seed': 0
+    }
+
+
 def corruption_options(cfg: Config, corruption: dict) -> Dict[str, object]:
     """The ``--cfg-options`` that corrupt ``cfg``'s test images with
     ``corruption`` (arguments of
@@ -28,8 +50,7 @@ def corruption_options(cfg: Config, corruption: dict) -> Dict[str, object]:
     (the model's, else the top-level one) gets ``test_corruption``;
     mmpretrain's :class:`ClsDataPreprocessor` becomes
     :class:`~mmmaskreuse.models.CorruptedClsDataPreprocessor` for it."""
-    where = ('model.data_preprocessor'
-             if 'data_preprocessor' in cfg.model else 'data_preprocessor')
+    where = preprocessor_key(cfg)
     preprocessor = (cfg.model.get('data_preprocessor')
                     or cfg.get('data_preprocessor') or {})
     kind = preprocessor.get('type', 'ClsDataPreprocessor')

@@ -318,6 +318,22 @@ class MaskReuse:
         size = reuse_size(*images.shape[-2:], self.mask_generator.mask_ratio)
         return resize_image(images, size)
 
+    def unmasked(self,
+                 images: torch.Tensor,
+                 view: Optional[torch.Tensor] = None) -> MaskedInputs:
+        """The batch with nothing masked: ``images`` themselves, ``view``
+        (default: the images) resized to the reuse size as reuse images,
+        and all-False masks (pixel masks [B, H, W] for the authors' Grid).
+
+        Args:
+            images (Tensor): Float images of shape [B, C, H, W].
+            view (Tensor, optional): [B, C, H', W'], what the reuse branch
+                sees. Defaults to None (the images).
+        """
+        mask_size = (tuple(images.shape[-2:]) if self.masks_pixels else
+                     tuple(self.mask_generator.grid_size))
+        return self._nothing_masked(images, view, mask_size)
+
     def __call__(self,
                  images: torch.Tensor,
                  generator: Optional[torch.Generator] = None,

@@ -18,7 +18,8 @@ def _masking_preprocessor_for(preprocessor: nn.Module) -> str:
 def check_masked_pairing(model: nn.Module) -> None:
     """Raise if a MaskAnyNet backbone lacks its masking data preprocessor,
     if a masking data preprocessor feeds a backbone that takes plain
-    images, or if the two disagree on ``mask_ratio``.
+    images, if the two disagree on ``mask_ratio``, or if both ask for a
+    test-time ablation of the reuse branch.
 
     The tools call it right after building the model, so a wrong config
     fails before the first iteration with the fix in the message.
@@ -51,3 +52,12 @@ def check_masked_pairing(model: nn.Module) -> None:
                 f'backbone {type(taker).__name__} has mask_ratio='
                 f'{taker.mask_ratio} but the data preprocessor masks '
                 f'mask_ratio={preprocessor.mask_ratio}: set both the same')
+        # the backbone feeds its branch the pair's reuse image and would
+        # ignore its own setting: two ablations asked, one run
+        if getattr(preprocessor, 'other_image_at_test', False) and \
+                taker.reuse_at_test != 'downsample':
+            raise ValueError(
+                'the data preprocessor has other_image_at_test=True but '
+                f'backbone {type(taker).__name__} has reuse_at_test='
+                f"{taker.reuse_at_test!r}: ask for one ablation, with "
+                "reuse_at_test='downsample'")

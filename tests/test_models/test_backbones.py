@@ -149,13 +149,13 @@ def test_reuse_size_disagreeing_with_mask_ratio_is_an_error():
         model(pair)
 
 
-def test_reuse_ablations_feed_the_branch_zeros_or_another_image():
-    """What the reuse branch sees in evaluation under each ablation: the
-    image's own downsampled copy, a zero image, or the previous sample's
-    copy."""
+def test_reuse_ablation_feeds_the_branch_zeros():
+    """What the reuse branch sees in evaluation: the image's own
+    downsampled copy, or a zero image (the other image of the ablation is
+    the data preprocessor's, tests/test_models/test_pairing.py)."""
     images = torch.randn(3, 3, 64, 64)
     seen = {}
-    for setting in ('downsample', 'zeros', 'other_image'):
+    for setting in ('downsample', 'zeros'):
         model = MaskResNet(18, reuse_at_test=setting).eval()
         model.reuse_stem.register_forward_hook(
             lambda module, args, out, setting=setting: seen.__setitem__(
@@ -165,9 +165,6 @@ def test_reuse_ablations_feed_the_branch_zeros_or_another_image():
     own = seen['downsample']
     assert own.shape == (3, 3, 32, 32) and own.abs().sum() > 0
     assert torch.equal(seen['zeros'], torch.zeros_like(own))
-    assert torch.equal(seen['other_image'], own[[2, 0, 1]])
-    with pytest.raises(ValueError, match="'other_image' needs batches of 2"):
-        MaskResNet(18, reuse_at_test='other_image').eval()(images[:1])
 
 
 @pytest.mark.parametrize('kwargs,match', [

@@ -212,3 +212,29 @@ def test_fcmae_refuses_a_head_of_another_cell_size_and_odd_images():
     with pytest.raises(ValueError, match=r'sides \(80, 80\) must be '
                        'multiples of mask_patch_size=32'):
         encoder()(torch.randn(1, 3, 80, 80))
+
+
+def test_checkpointed_blocks_get_the_gradients_of_plain_ones():
+    """``with_cp`` recomputes every block in the backward pass, after the
+    second shot changed the active map: each block must be recomputed with
+    its own stage's map, so that the gradients (input and weights) are
+    those without checkpointing."""
+    shots = dict(mask_layers=(0, 2), mask_ratios=(0.5, 0.5))
+    torch.manual_seed(0)
+    plain = encoder(**shots)
+    checkpointed = encoder(**shots, with_cp=True)
+    checkpointed.load_state_dict(plain.state_dict())
+    images = torch.randn(2, 3, 128, 128)  # 16 cells: 8 kept, then 4
+    grads = []
+    for model in (plain, checkpointed):
+        inputs = images.clone().requires_grad_()
+        torch.manual_seed(1)  # the same shots
+        (outs, ), shot_masks = model(inputs)
+        assert shot_masks[1].sum() == 2 * 4
+        torch.manual_seed(2)
+        (outs * torch.randn_like(outs)).sum().backward()
+        grads.append({'inputs': inputs.grad, **{
+            name: param.grad for name, param in model.named_parameters()}})
+    assert grads[0]['inputs'].abs().sum() > 0
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, msg=name)

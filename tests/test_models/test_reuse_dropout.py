@@ -1,11 +1,13 @@
 """Reuse dropout and ``reuse_at_test='drop'``: a sample without its reuse
 features goes through the plain upstream backbone, bit for bit."""
+import copy
+
 import pytest
 import torch
 from mmpretrain.models.backbones import (ConvNeXt, EfficientNetV2, ResNet,
                                          VisionTransformer)
 
-from mmmaskreuse.masking import MaskReuse
+from mmmaskreuse.masking import MaskedInputs, MaskReuse
 from mmmaskreuse.models import (MaskConvNeXt, MaskEfficientNetV2, MaskResNet,
                                 MaskViT)
 from mmmaskreuse.models.backbones.fusion import draw_reuse_keep
@@ -53,6 +55,21 @@ def pair_and_trunk(kind, fusion, **kwargs):
     return model, trunk
 
 
+def masked_pair(num):
+    """``num`` random 32-px images, masked on 2 x 2 cells."""
+    return MaskReuse(dict(type='CombinedMask', mask_ratio=0.25,
+                          grid_size=(2, 2)))(torch.randn(num, 3, 32, 32))
+
+
+def next_keep(num, prob, seed):
+    """The reuse dropout draw of a backbone's next forward, which follows
+    ``torch.manual_seed(seed)``."""
+    torch.manual_seed(seed)
+    keep = draw_reuse_keep(num, prob, torch.device('cpu'))
+    torch.manual_seed(seed)
+    return keep
+
+
 @pytest.mark.parametrize('kind,fusion', [('resnet', 'residual'),
                                          ('vit', 'add'),
                                          ('convnext', 'residual'),
@@ -62,12 +79,8 @@ def test_a_dropped_sample_is_exactly_the_primary_path(kind, fusion,
     model, trunk = pair_and_trunk(kind, fusion, reuse_drop_prob=0.3)
     model.train()
     trunk.train()
-    images = torch.randn(64, 3, 32, 32)
-    pair = MaskReuse(dict(type='CombinedMask', mask_ratio=0.25,
-                          grid_size=(2, 2)))(images)
-    torch.manual_seed(1)
-    keep = draw_reuse_keep(len(images), 0.3, images.device)
-    torch.manual_seed(1)  # the backbone draws the same
+    pair = masked_pair(64)
+    keep = next_keep(64, 0.3, seed=1)
     with torch.no_grad():
         ours = model(pair)[-1]
         theirs = trunk(pair.masked_image)[-1]
@@ -77,6 +90,78 @@ def test_a_dropped_sample_is_exactly_the_primary_path(kind, fusion,
     differs = (ours - theirs).abs().amax(1)[keep]
     assert differs.min() > 1e-4  # kept: the branch changes them
     assert abs((~keep).float().mean() - 0.3) < 0.15
+
+
+def reuse_norms(model):
+    """The BatchNorms of the reuse branch and the fusion, by name."""
+    return {
+        name: module
+        for name, module in model.named_modules()
+        if name.startswith('reuse_')
+        and isinstance(module, torch.nn.modules.batchnorm._BatchNorm)
+    }
+
+
+@pytest.mark.parametrize('kind', ['resnet', 'convnext'])
+def test_the_fusion_never_sees_a_dropped_sample(kind):
+    """A dropped sample's input gradient is the trunk's, and the
+    alignment's BatchNorm statistics are those of the kept samples run
+    alone: no dropped sample enters the fusion's batch statistics."""
+    model, trunk = pair_and_trunk(kind, 'residual', reuse_drop_prob=0.5)
+    alone = copy.deepcopy(model)
+    alone.reuse_drop_prob = 0.
+    for module in (model, trunk, alone):
+        module.train()
+    pair = masked_pair(8)
+    keep = next_keep(8, 0.5, seed=3)
+    assert 0 < keep.sum() < len(keep)
+    masked = pair.masked_image.clone().requires_grad_()
+    plain = pair.masked_image.clone().requires_grad_()
+    ours = model(pair._replace(masked_image=masked))[-1]
+    weights = torch.randn_like(ours)
+    (ours * weights).sum().backward()
+    (trunk(plain)[-1] * weights).sum().backward()
+    assert masked.grad[~keep].abs().sum() > 0
+    torch.testing.assert_close(masked.grad[~keep], plain.grad[~keep],
+                               rtol=1e-5, atol=1e-7)
+    with torch.no_grad():
+        alone(MaskedInputs(*(t[keep] for t in pair)))
+    norms, norms_alone = reuse_norms(model), reuse_norms(alone)
+    assert 'reuse_fusion.alignment.layers.0.bn' in norms
+    for name, norm in norms.items():
+        assert int(norm.num_batches_tracked) == 1
+        torch.testing.assert_close(norm.running_mean,
+                                   norms_alone[name].running_mean)
+        torch.testing.assert_close(norm.running_var,
+                                   norms_alone[name].running_var)
+
+
+@pytest.mark.parametrize('kept', [False, True])
+def test_reuse_dropout_of_every_sample_or_none(kept, monkeypatch):
+    """Every sample dropped: the trunk exactly, the fusion's statistics
+    untouched, and still a (zero) gradient for every reuse parameter, as
+    DistributedDataParallel waits for one. None dropped: the model without
+    reuse dropout."""
+    model, trunk = pair_and_trunk('resnet', 'residual', reuse_drop_prob=0.5)
+    without = copy.deepcopy(model)
+    without.reuse_drop_prob = 0.
+    monkeypatch.setattr(
+        'mmmaskreuse.models.backbones.maskanynet_base.draw_reuse_keep',
+        lambda size, prob, device: torch.full((size, ), kept))
+    for module in (model, trunk, without):
+        module.train()
+    pair = masked_pair(4)
+    ours = model(pair)[-1]
+    ours.sum().backward()
+    theirs = (without if kept else trunk)(
+        pair if kept else pair.masked_image)[-1]
+    assert torch.equal(ours, theirs)
+    for name, param in model.named_parameters():
+        if name.startswith('reuse_'):
+            assert param.grad is not None, name
+            assert (param.grad.abs().sum() > 0) == kept, name
+    for name, norm in reuse_norms(model).items():
+        assert int(norm.num_batches_tracked) == int(kept), name
 
 
 def test_reuse_drop_prob_is_the_fraction_dropped():

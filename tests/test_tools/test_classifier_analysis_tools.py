@@ -68,11 +68,14 @@ def test_robustness_table_matches_test_py(toy_root, tmp_path,
 
 def test_reuse_ablation_matches_test_py(toy_root, tmp_path,
                                         random_checkpoints):
+    """On the first 64 test images (50 of class 0, 14 of class 1: the
+    other image must be of another label, which a batch of one class has
+    not)."""
     checkpoint = random_checkpoints['maskanynet']
     out = tmp_path / 'ablation'
     proc = run_tool_here([
         'analysis_tools/reuse_ablation.py', DEMO, checkpoint,
-        '--num-images', '16', '--out-dir', str(out)
+        '--num-images', '64', '--out-dir', str(out)
     ], toy_root)
     assert proc.returncode == 0, proc.stdout[-3000:]
     result = json.loads((out / 'reuse_ablation.json').read_text())
@@ -82,12 +85,17 @@ def test_reuse_ablation_matches_test_py(toy_root, tmp_path,
                                                     top1['zeros'])
     assert (out / 'reuse_ablation.png').stat().st_size > 5_000
     assert top1['zeros'] != top1['downsample']  # the branch was fed zeros
+    assert top1['other_image'] != top1['downsample']
     test = run_tool_here([
         'test.py', DEMO, checkpoint, '--cfg-options',
-        'model.backbone.reuse_at_test=zeros', *FIRST_16
+        'data_preprocessor.other_image_at_test=True',
+        'test_dataloader.sampler.shuffle=True',
+        'test_dataloader.sampler.seed=0',
+        'test_dataloader.dataset.indices=64',
+        *FIRST_16[1:]
     ], toy_root, check=True)
     assert last_metric(test.stdout, 'accuracy/top1') == pytest.approx(
-        top1['zeros'], abs=1e-3)
+        top1['other_image'], abs=1e-3)
 
 
 def test_reuse_ablation_refuses_a_model_without_reuse_branch(

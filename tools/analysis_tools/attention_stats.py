@@ -21,7 +21,7 @@ Example (MAE against Conditional MAE)::
 
     python tools/analysis_tools/attention_stats.py \\
         configs/conditional_mae/vit-b16_L0_in1k_pretrain.py mae.pth \\
-        configs/conditional_mae/vit-b16_L0-6_in1k_pretrain.py cmae.pth \\
+        configs/conditional_mae/vit-b16_L0-10_in1k_pretrain.py cmae.pth \\
         --labels MAE C-MAE --img-dir data/imagenet/val --num-images 256
 """
 import argparse

@@ -18,7 +18,7 @@ Example::
 
     python tools/analysis_tools/layer_cka.py \\
         configs/conditional_mae/vit-b16_L0_in1k_pretrain.py mae.pth \\
-        configs/conditional_mae/vit-b16_L0-6_in1k_pretrain.py cmae.pth \\
+        configs/conditional_mae/vit-b16_L0-10_in1k_pretrain.py cmae.pth \\
         --labels MAE C-MAE --img-dir data/imagenet/val --num-images 1024
 """
 import argparse

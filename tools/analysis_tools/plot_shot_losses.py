@@ -11,7 +11,7 @@ Example::
 
     python tools/analysis_tools/plot_shot_losses.py \\
         work_dirs/conditional_mae/vit-b16_L0_in1k_pretrain \\
-        work_dirs/conditional_mae/vit-b16_L0-6_in1k_pretrain \\
+        work_dirs/conditional_mae/vit-b16_L0-10_in1k_pretrain \\
         --labels MAE C-MAE
 """
 import argparse

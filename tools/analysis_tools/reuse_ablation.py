@@ -4,11 +4,19 @@ Scores the config's test set (its first ``--num-images``) three times,
 changing only what the auxiliary branch sees: the image downsampled to the
 reuse size (what the model was built for), a zero image (the mean colour
 after normalisation) and the downsampled image of another sample of the
-batch. A branch that contributes nothing leaves the top-1 unchanged (one of
-MaskAnyNet's failure signatures); one the model relies on costs accuracy
-when it is fed zeros or another image. Each row is
-``tools/test.py CONFIG CKPT --cfg-options model.backbone.reuse_at_test=X``,
-and as there a checkpoint that does not fit the config is refused.
+batch, one of another label (the test set shuffled from a fixed seed, so
+that batches mix labels). A branch that contributes nothing leaves the
+top-1 unchanged (one of MaskAnyNet's failure signatures); one the model
+relies on costs accuracy when it is fed zeros or another image. Each row is
+a ``tools/test.py CONFIG CKPT --cfg-options ...`` run:
+
+- downsample, zeros: ``model.backbone.reuse_at_test=X``;
+- other_image: ``data_preprocessor.other_image_at_test=True
+  test_dataloader.sampler.shuffle=True test_dataloader.sampler.seed=0``
+  (``model.data_preprocessor...`` where the model sets its own).
+
+As in ``tools/test.py``, a checkpoint that does not fit the config is
+refused.
 
 Prints the table and writes ``reuse_ablation.json`` and
 ``reuse_ablation.png`` to ``--out-dir``.
@@ -26,7 +34,7 @@ import os.path as osp
 
 import matplotlib
 
-from mmmaskreuse.analysis import evaluate_top1
+from mmmaskreuse.analysis import evaluate_top1, other_image_options
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
@@ -57,7 +65,7 @@ def parse_args():
 
 def check_maskanynet(parser, config):
     """The parser's error unless ``config``'s backbone has a reuse
-    branch."""
+    branch; else the loaded config."""
     from mmengine.registry import DefaultScope
 
     from mmmaskreuse.engine import load_config
@@ -71,17 +79,24 @@ def check_maskanynet(parser, config):
             and issubclass(backbone, MaskAnyNetMixin)):
         parser.error(f'{config}: backbone {kind} has no reuse branch; '
                      'use a MaskAnyNet config (mmmaskreuse.Mask* backbone)')
+    return cfg
+
+
+def setting_options(cfg, setting):
+    """The ``--cfg-options`` of one row."""
+    if setting == 'other_image':
+        return other_image_options(cfg)
+    return {'model.backbone.reuse_at_test': setting}
 
 
 def main():
     parser, args = parse_args()
-    check_maskanynet(parser, args.config)
+    cfg = check_maskanynet(parser, args.config)
     try:
         top1 = {
-            setting: evaluate_top1(
-                args.config, args.checkpoint,
-                {'model.backbone.reuse_at_test': setting}, args.num_images,
-                args.device)
+            setting: evaluate_top1(args.config, args.checkpoint,
+                                   setting_options(cfg, setting),
+                                   args.num_images, args.device)
             for setting in SETTINGS
         }
     except (ValueError, RuntimeError) as error:

@@ -20,7 +20,7 @@ Example::
 
     python tools/visualization/tsne_features.py \\
         configs/conditional_mae/vit-b16_L0_in1k_pretrain.py mae.pth \\
-        configs/conditional_mae/vit-b16_L0-6_in1k_pretrain.py cmae.pth \\
+        configs/conditional_mae/vit-b16_L0-10_in1k_pretrain.py cmae.pth \\
         --labels MAE C-MAE --img-dir data/imagenet100/val --num-images 100
 """
 import argparse

@@ -1,5 +1,5 @@
 """Feature-level fusion of the reuse branch into the primary one."""
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Iterable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -103,9 +103,9 @@ class ReuseFusion(BaseModule):
     primary map first. ``reuse=None`` (the branch off at test time) fuses
     zero reuse features: the FAM still runs, as in training.
 
-    ``keep`` (reuse dropout, :data:`DROPPABLE_FUSIONS` only): the samples
-    whose reuse features are dropped get ``primary`` itself, bit for bit,
-    and no gradient through the fusion.
+    Reuse dropout (:data:`DROPPABLE_FUSIONS` only) is not done here but by
+    :func:`fuse_kept`, which runs the branch and this module on the kept
+    samples alone.
 
     Args:
         channels (int): C of both maps.
@@ -135,31 +135,19 @@ class ReuseFusion(BaseModule):
                 channels,
                 **dict(alignment_cfg, zero_init_last=True, last_act=False))
 
-    def forward(self,
-                primary: torch.Tensor,
-                reuse: Optional[torch.Tensor],
-                keep: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, primary: torch.Tensor,
+                reuse: Optional[torch.Tensor]) -> torch.Tensor:
         """Args:
             primary (Tensor): ``[B, C, H, W]``.
             reuse (Tensor, optional): ``[B, C, h, w]``, or None (zeros).
-            keep (Tensor, optional): ``[B]`` bool, False where a sample's
-                reuse features are dropped. Defaults to None (all kept).
         """
         if reuse is None:
             reuse = torch.zeros_like(primary)
         reuse = resize_like(reuse, primary, 'bilinear')
         if self.alignment is None:
-            fused = primary + reuse
-        else:
-            aligned = self.alignment(torch.cat([primary, reuse], dim=1))
-            fused = primary + aligned if self.mode == 'residual' else aligned
-        if keep is None:
-            return fused
-        if self.mode not in DROPPABLE_FUSIONS:
-            raise ValueError(f'reuse dropout needs a fusion mode in '
-                             f'{DROPPABLE_FUSIONS}, got {self.mode!r}')
-        # where, not a multiplication: a dropped sample is primary exactly
-        return torch.where(keep.view(-1, 1, 1, 1), fused, primary)
+            return primary + reuse
+        aligned = self.alignment(torch.cat([primary, reuse], dim=1))
+        return primary + aligned if self.mode == 'residual' else aligned
 
 
 def resize_like(x: torch.Tensor, ref: torch.Tensor,
@@ -178,12 +166,59 @@ def draw_reuse_keep(batch_size: int, drop_prob: float,
     return torch.rand(batch_size, device=device) >= drop_prob
 
 
+def fuse_kept(fuse: Callable[[torch.Tensor, Optional[torch.Tensor]],
+                              torch.Tensor],
+              primary: torch.Tensor,
+              reuse: Optional[torch.Tensor],
+              keep: Optional[torch.Tensor],
+              reuse_params: Iterable[nn.Parameter] = ()) -> torch.Tensor:
+    """Reuse dropout: ``fuse(primary, reuse)`` (the reuse branch and the
+    fusion) run on the samples that ``keep`` keeps, alone; a dropped
+    sample's ``primary`` passes unchanged.
+
+    The branch and the fusion never see a dropped sample, so its output and
+    its gradient are those of the plain trunk exactly, and their
+    BatchNorms' batch statistics (used in the kept samples' outputs and
+    their running estimates) are the kept samples' alone. Masking the fused
+    map after a whole-batch fusion would not do: a BatchNorm there mixes
+    the dropped samples into every kept sample's normalisation, and
+    gradient flows back to them through its statistics.
+
+    Args:
+        fuse (callable): ``(primary [b, ...], reuse [b, ...] or None) ->
+            fused [b, ...]`` for any ``b`` samples.
+        primary (Tensor): ``[B, ...]``, the trunk's features.
+        reuse (Tensor, optional): ``[B, ...]``, the reuse image (or None).
+        keep (Tensor, optional): ``[B]`` bool, False where a sample's reuse
+            features are dropped. None keeps every sample.
+        reuse_params (Iterable[Parameter]): The parameters of the branch
+            and the fusion. When every sample is dropped they take part
+            through a zero, so that they still get a (zero) gradient:
+            DistributedDataParallel without ``find_unused_parameters``
+            waits for one on every rank. Defaults to ().
+
+    Returns:
+        Tensor: The shape of ``primary``.
+    """
+    if keep is None:
+        return fuse(primary, reuse)
+    kept = keep.nonzero().squeeze(1)  # a synchronisation on the device
+    if len(kept) == len(keep):
+        return fuse(primary, reuse)
+    if len(kept) == 0:
+        trainable = [p.flatten()[0] for p in reuse_params if p.requires_grad]
+        # the parameters are finite, so 0 * p is 0 and primary stays exact
+        return primary + 0. * torch.stack(trainable).sum() \
+            if trainable else primary
+    fused = fuse(primary[kept], None if reuse is None else reuse[kept])
+    return primary.index_copy(0, kept, fused)
+
+
 def fuse_tokens(fusion: ReuseFusion,
                 tokens: torch.Tensor,
                 reuse_tokens: Optional[torch.Tensor],
                 grid: Tuple[int, int],
-                reuse_grid: Optional[Tuple[int, int]],
-                keep: Optional[torch.Tensor] = None) -> torch.Tensor:
+                reuse_grid: Optional[Tuple[int, int]]) -> torch.Tensor:
     """:class:`ReuseFusion` on patch tokens [B, N, C] laid out on ``grid``."""
 
     def as_map(x, hw):
@@ -191,5 +226,4 @@ def fuse_tokens(fusion: ReuseFusion,
 
     reuse = None if reuse_tokens is None else as_map(reuse_tokens,
                                                      reuse_grid)
-    return fusion(as_map(tokens, grid), reuse,
-                  keep).flatten(2).transpose(1, 2)
+    return fusion(as_map(tokens, grid), reuse).flatten(2).transpose(1, 2)

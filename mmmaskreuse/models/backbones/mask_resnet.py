@@ -43,9 +43,10 @@ class MaskResNet(MaskAnyNetMixin, ResNet):
         mask_ratio (float): Masked area ratio of the data preprocessor; sets
             the reuse size at test time. Defaults to 0.25.
         reuse_at_test (str): ``'downsample'``, ``'off'``, ``'drop'``
-            (``residual`` and ``add``: the plain trunk, exactly), or one of
-            the ablations ``'zeros'`` and ``'other_image'`` (see
-            :mod:`.maskanynet_base`). Defaults to ``'downsample'``.
+            (``residual`` and ``add``: the plain trunk, exactly), or the
+            ablation ``'zeros'`` (see :mod:`.maskanynet_base`; the other
+            image is the data preprocessor's ``other_image_at_test``).
+            Defaults to ``'downsample'``.
         freeze_reuse (bool): Whether ``frozen_stages >= 0`` freezes the
             reuse branch and the fusion with the stem. Set False when
             starting from a plain ResNet checkpoint, which has no reuse

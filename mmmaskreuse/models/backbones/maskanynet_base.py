@@ -32,12 +32,14 @@ are never masked) and, with ``reuse_at_test='downsample'``, gives the
 auxiliary branch the whole image resized to the reuse size; with ``'off'``
 the auxiliary branch is skipped: feature-level fusion fuses zero reuse
 features (the alignment still runs, as in training), image and decision
-level get zeros. Two more settings ablate the branch (the failure signature
-of a branch that contributes nothing is an unchanged accuracy):
-``'zeros'`` feeds it a reuse image of zeros (the mean colour after
-normalisation) and ``'other_image'`` the downsampled image of another
-sample of the batch (sample i gets sample i - 1's, cyclically; a batch
-needs two images).
+level get zeros. ``'zeros'`` ablates the branch (the failure signature of
+a branch that contributes nothing is an unchanged accuracy): it feeds it a
+reuse image of zeros (the mean colour after normalisation). The other
+ablation, the image of another label, needs the labels, which only the
+data preprocessor sees: ``other_image_at_test`` of
+:class:`~mmmaskreuse.models.MaskReuseClsDataPreprocessor`. A backbone
+given a :class:`~mmmaskreuse.masking.MaskedInputs` outside training feeds
+its branch that pair's reuse image.
 ``'drop'`` (``residual`` and ``add`` only) skips the branch and the fusion:
 the backbone is its upstream trunk, bit for bit, as after
 :func:`~mmmaskreuse.models.strip_reuse` (``'off'`` is not, for
@@ -47,7 +49,11 @@ Reuse dropout (``reuse_drop_prob``, ``residual`` and ``add`` only; ours,
 not the paper's): in training each sample's reuse features are dropped
 with that probability, alone, so that sample goes through the primary path
 exactly (``'drop'``) and the trunk also learns to work without the branch,
-which can then be dropped at test time or stripped for deployment.
+which can then be dropped at test time or stripped for deployment. The
+branch and the fusion run on the kept samples only
+(:func:`~mmmaskreuse.models.backbones.fusion.fuse_kept`): a dropped
+sample's output and gradient are the trunk's, and the fusion's BatchNorm
+statistics are the kept samples'.
 
 BatchNorms that no checkpoint trained (the fusion's, when the backbone
 starts from a plain upstream checkpoint) keep training their statistics
@@ -64,9 +70,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmmaskreuse.masking import MaskedInputs, resize_image, reuse_size
 from .fusion import (DROPPABLE_FUSIONS, FEATURE_FUSIONS, ReuseFusion,
-                     draw_reuse_keep, fuse_tokens)
+                     draw_reuse_keep, fuse_kept, fuse_tokens)
 
-REUSE_AT_TEST = ('downsample', 'off', 'zeros', 'other_image', 'drop')
+REUSE_AT_TEST = ('downsample', 'off', 'zeros', 'drop')
 PREPROCESSORS = ('mmmaskreuse.MaskReuseClsDataPreprocessor (classification), '
                  'mmmaskreuse.MaskReuseDetDataPreprocessor (detection) or '
                  'mmmaskreuse.MaskReuseSegDataPreprocessor (segmentation)')
@@ -117,6 +123,14 @@ class MaskAnyNetMixin:
         if not isinstance(mask_ratio, (int, float)) or not 0 < mask_ratio < 1:
             raise ValueError(f'{type(self).__name__}: mask_ratio must be in '
                              f'(0, 1), got {mask_ratio!r}')
+        if reuse_at_test == 'other_image':
+            raise ValueError(
+                f"{type(self).__name__}: reuse_at_test='other_image' moved to "
+                'the data preprocessor, which pairs each image with one of '
+                'another label: set model.data_preprocessor.'
+                'other_image_at_test=True (the top-level data_preprocessor '
+                'in mmpretrain configs) and leave reuse_at_test='
+                "'downsample'")
         if reuse_at_test not in REUSE_AT_TEST:
             raise ValueError(f'{type(self).__name__}: reuse_at_test must be '
                              f'one of {REUSE_AT_TEST}, got {reuse_at_test!r}')
@@ -171,11 +185,6 @@ class MaskAnyNetMixin:
         reuse = resize_image(inputs, size)
         if self.reuse_at_test == 'zeros':
             return inputs, torch.zeros_like(reuse)
-        if self.reuse_at_test == 'other_image':
-            if len(reuse) < 2:
-                raise ValueError(f"{name}: reuse_at_test='other_image' "
-                                 'needs batches of 2 images or more, got 1')
-            return inputs, reuse.roll(1, 0)
         return inputs, reuse
 
     def _reuse_is_frozen(self) -> bool:
@@ -362,8 +371,17 @@ class MaskAnyNetMixin:
         fusing, reuse, keep = self._take_reuse()
         if not fusing:
             return None
-        return self.reuse_fusion(
-            output, None if reuse is None else self.reuse_stem(reuse), keep)
+
+        def fuse(primary, reuse):
+            return self.reuse_fusion(
+                primary, None if reuse is None else self.reuse_stem(reuse))
+
+        return fuse_kept(fuse, output, reuse, keep, self._reuse_parameters())
+
+    def _reuse_parameters(self):
+        """The parameters of the reuse modules (branch and fusion)."""
+        return (param for name in self.reuse_modules
+                for param in getattr(self, name).parameters())
 
 
 class StemReuseMixin(MaskAnyNetMixin):
@@ -444,8 +462,13 @@ class TokenReuseMixin(StemReuseMixin):
         if not fusing:
             return None
         tokens, grid = output
-        reuse_tokens = reuse_grid = None
-        if reuse is not None:
-            reuse_tokens, reuse_grid = self.reuse_patch_embed(reuse)
-        return fuse_tokens(self.reuse_fusion, tokens, reuse_tokens, grid,
-                           reuse_grid, keep), grid
+
+        def fuse(tokens, reuse):
+            reuse_tokens = reuse_grid = None
+            if reuse is not None:
+                reuse_tokens, reuse_grid = self.reuse_patch_embed(reuse)
+            return fuse_tokens(self.reuse_fusion, tokens, reuse_tokens, grid,
+                               reuse_grid)
+
+        return fuse_kept(fuse, tokens, reuse, keep,
+                         self._reuse_parameters()), grid

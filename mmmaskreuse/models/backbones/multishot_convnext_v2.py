@@ -18,11 +18,19 @@ cells still active before stage ``mask_layers[s]`` (after that stage's
 downsampling layer, which saw them): from there on they are zero, as if
 never there, and take no part in any statistics. The cell sampling lives in
 :mod:`mmmaskreuse.masking.cell_shots`.
+
+The active map is global (``SparseHelper._cur_active``) and each shot
+replaces it before its stage, so a block recomputed in the backward pass
+(``with_cp``, activation checkpointing) would see the last shot's map
+rather than its own. Each stage therefore checkpoints its blocks itself
+(:class:`ActiveMapStage`), together with the map it ran with.
 """
 import functools
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.utils.checkpoint as cp
+from mmengine.model import Sequential
 from mmpretrain.models.backbones import SparseConvNeXt
 from mmpretrain.models.utils import GRN, SparseHelper
 from torch import nn
@@ -65,6 +73,46 @@ class MaskedGRN(GRN):
         return super().forward(x * active.type_as(x), data_format)
 
 
+def _run_with_active(block: nn.Module, active: torch.Tensor,
+                     x: torch.Tensor) -> torch.Tensor:
+    """``block(x)`` with ``active`` as the active map, then the map of
+    before put back."""
+    before, SparseHelper._cur_active = SparseHelper._cur_active, active
+    try:
+        return block(x)
+    finally:
+        SparseHelper._cur_active = before
+
+
+class ActiveMapStage(Sequential):
+    """A stage of sparse ConvNeXt blocks whose activation checkpointing
+    keeps the active map: with ``with_cp``, each block runs in a checkpoint
+    that holds the map this stage saw when it ran (its shot's), and the
+    recomputation in the backward pass runs with that map, whatever later
+    shots made of the global one. The blocks are upstream's, built with
+    ``with_cp=False``; the parameter names are those of upstream's stage.
+
+    Args:
+        *blocks (nn.Module): The blocks.
+        with_cp (bool): Checkpoint each block (when its input needs a
+            gradient). Defaults to False.
+    """
+
+    def __init__(self, *blocks: nn.Module, with_cp: bool = False) -> None:
+        super().__init__(*blocks)
+        self.with_cp = with_cp
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        active = SparseHelper._cur_active  # set by this stage's shot, if any
+        for block in self:
+            if self.with_cp and x.requires_grad:
+                x = cp.checkpoint(_run_with_active, block, active, x,
+                                  use_reentrant=False)
+            else:
+                x = block(x)
+        return x
+
+
 @MODELS.register_module()
 class MultiShotSparseConvNeXt(SparseConvNeXt):
     """Sparse ConvNeXt V2 that masks 32-px cells, again before chosen
@@ -89,6 +137,9 @@ class MultiShotSparseConvNeXt(SparseConvNeXt):
         use_grn (bool): GRN in the blocks (ConvNeXt V2). Defaults to True.
         layer_scale_init_value (float): Defaults to 0. (none, as V2).
         gap_before_output (bool): Defaults to False (the feature map).
+        with_cp (bool): Activation checkpointing of the blocks, by
+            :class:`ActiveMapStage` (upstream's would recompute them with
+            the last shot's active map). Defaults to False.
         **kwargs: Other arguments of ``SparseConvNeXt``.
     """
 
@@ -100,13 +151,17 @@ class MultiShotSparseConvNeXt(SparseConvNeXt):
                  use_grn: bool = True,
                  layer_scale_init_value: float = 0.,
                  gap_before_output: bool = False,
+                 with_cp: bool = False,
                  **kwargs) -> None:
         super().__init__(
             arch=arch,
             use_grn=use_grn,
             layer_scale_init_value=layer_scale_init_value,
             gap_before_output=gap_before_output,
+            with_cp=False,
             **kwargs)
+        self.stages = nn.ModuleList(
+            ActiveMapStage(*stage, with_cp=with_cp) for stage in self.stages)
         check_shots(mask_layers, mask_ratios, self.num_stages, unit='stage')
         stride = self.downsample_layers[0][0].stride[0] * 2**(
             self.num_stages - 1)
