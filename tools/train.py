@@ -71,24 +71,27 @@ def parse_args():
     return parser, args
 
 
-def stop_on_invalid_loss(cfg):
-    """Every run of this tool stops at its first non-finite loss term,
-    unless the config already holds the hook (runs of the upstream tools
-    add ``dict(type='mmmaskreuse.StopOnInvalidLossHook')`` to
-    ``custom_hooks`` themselves)."""
+def add_custom_hook(cfg, name):
+    """Append ``dict(type='mmmaskreuse.<name>')`` to ``custom_hooks`` unless
+    the config already holds that hook (runs of the upstream tools add it
+    themselves)."""
     hooks = list(cfg.get('custom_hooks') or [])
-    if not any(str(hook.get('type', '')).endswith('StopOnInvalidLossHook')
-               for hook in hooks):
-        cfg.custom_hooks = hooks + [
-            dict(type='mmmaskreuse.StopOnInvalidLossHook')
-        ]
+    if not any(str(hook.get('type', '')).endswith(name) for hook in hooks):
+        cfg.custom_hooks = hooks + [dict(type=f'mmmaskreuse.{name}')]
+
+
+def stop_on_invalid_loss(cfg):
+    """Every run of this tool stops at its first non-finite loss term."""
+    add_custom_hook(cfg, 'StopOnInvalidLossHook')
 
 
 def survive_kills(cfg):
     """mmengine's checkpoint hook and epoch loop become their crash-safe
     subclasses: a new checkpoint is complete before the oldest kept one is
     deleted, SIGTERM saves the running iteration, and ``--resume`` continues
-    an epoch where that checkpoint left it."""
+    an epoch where that checkpoint left it, with the random states the
+    checkpoint holds."""
+    add_custom_hook(cfg, 'RandomStatesHook')
     checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
     if checkpoint_hook and checkpoint_hook.get('type') in (
             'CheckpointHook', 'mmengine.CheckpointHook'):

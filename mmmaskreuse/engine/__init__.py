@@ -4,6 +4,7 @@ from .dist import (CPUDistributedDataParallel, close_distributed,
 from .hooks import CheckPretrainedWeightsHook, StopOnInvalidLossHook
 from .loops import ResumableEpochBasedTrainLoop
 from .optimizers import BackboneLayerDecayOptimWrapperConstructor
+from .random_states import RandomStatesHook
 from .launch import (build_model, check_dataset_paths, load_config,
                      set_work_dir)
 from .saving import (AtomicLocalBackend, SafeCheckpointHook,
@@ -13,7 +14,7 @@ __all__ = [
     'TRUST_ENV', 'missing_weights', 'CPUDistributedDataParallel',
     'setup_cpu_distributed', 'close_distributed', 'StopOnInvalidLossHook',
     'CheckPretrainedWeightsHook', 'BackboneLayerDecayOptimWrapperConstructor',
-    'ResumableEpochBasedTrainLoop', 'build_model', 'check_dataset_paths',
-    'load_config', 'set_work_dir',
+    'ResumableEpochBasedTrainLoop', 'RandomStatesHook', 'build_model',
+    'check_dataset_paths', 'load_config', 'set_work_dir',
     'AtomicLocalBackend', 'SafeCheckpointHook', 'checkpoint_to_resume'
 ]
