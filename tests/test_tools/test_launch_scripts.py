@@ -2,7 +2,7 @@
 signals to the launcher they start, and name a busy port; checked with a
 stand-in interpreter and ``srun`` that record what they receive. A SIGTERM
 to a real two-process ``dist_train.sh`` run saves and leaves nothing
-behind."""
+behind, and its ``--resume`` ends where an uninterrupted run ends."""
 import os
 import re
 import signal
@@ -11,9 +11,11 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
-from tests.conftest import REPO, config, free_port
+from tests.conftest import (REPO, assert_same_weights, config, free_port,
+                            run_tool)
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
 # --cfg-options with brackets (a glob pattern to an unquoting shell) and a
@@ -132,19 +134,38 @@ def _alive(pid):
         return False
 
 
+# the MaskAnyNet demo (each rank's masks, random flips and AutoAugment in
+# 2 loader workers a rank) on 2 processes: 2 epochs of 4 iterations of 2
+# images a rank, a checkpoint at the end, no validation
+DEMO = config('maskanynet/toy/resnet18_toy_cls.py')
+TINY_DIST = ['--cfg-options', 'train_dataloader.dataset.indices=16',
+             'train_dataloader.batch_size=2', 'train_cfg.max_epochs=2',
+             'train_cfg.val_begin=100', 'default_hooks.logger.interval=1']
+
+
+@pytest.fixture(scope='module')
+def uninterrupted_dist(toy_root):
+    """The work dir of that run on 2 processes, not interrupted."""
+    work_dir = toy_root / 'work_dirs' / 'uninterrupted_dist'
+    run_tool(['dist_train.sh', DEMO, '2', '--work-dir', str(work_dir),
+              *TINY_DIST], toy_root, env=dict(PORT=str(free_port())))
+    return work_dir
+
+
 def test_sigterm_to_dist_train_sh_saves_and_leaves_nothing_behind(
-        toy_root, tmp_path):
+        toy_root, tmp_path, uninterrupted_dist):
     """A scheduler's SIGTERM to ``dist_train.sh`` (2 processes, 2 loader
     workers each) while it trains: both ranks stop after the same iteration,
-    which is saved; no process outlives the launch and its port is free."""
+    which is saved; no process outlives the launch and its port is free.
+    ``dist_train.sh --resume`` then ends with the weights of the run that
+    was never interrupted, bit for bit: each rank drew the same masks and
+    augmentations."""
     port = free_port()
     env = dict(os.environ, PORT=str(port), PYTHON=sys.executable)
     work_dir = tmp_path / 'work'
     process = subprocess.Popen(
-        ['bash', os.path.join(REPO, 'tools', 'dist_train.sh'), CLS, '2',
-         '--work-dir', str(work_dir), '--cfg-options',
-         'train_cfg.max_epochs=50', 'train_dataloader.batch_size=2',
-         'default_hooks.logger.interval=1'],
+        ['bash', os.path.join(REPO, 'tools', 'dist_train.sh'), DEMO, '2',
+         '--work-dir', str(work_dir), *TINY_DIST],
         cwd=toy_root, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True)
     log = []
@@ -182,3 +203,11 @@ def test_sigterm_to_dist_train_sh_saves_and_leaves_nothing_behind(
     assert not [pid for pid in everything if _alive(pid)]
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', port))  # EADDRINUSE if anything held it
+
+    assert int(step) < 8, 'the run ended before the SIGTERM came'
+    proc = run_tool(['dist_train.sh', DEMO, '2', '--work-dir', str(work_dir),
+                     '--resume', *TINY_DIST], toy_root,
+                    env=dict(PORT=str(free_port())))
+    assert f'resuming from {saved} (last_checkpoint)' in proc.stdout
+    assert_same_weights(work_dir / 'epoch_2.pth',
+                        uninterrupted_dist / 'epoch_2.pth')
