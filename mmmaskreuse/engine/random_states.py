@@ -16,7 +16,7 @@ when
   from a seed made of the run's seed, the rank, the epoch and the batch's
   index in the epoch, so it is augmented alike whichever worker loads it,
   how many workers there are and whether the epoch was resumed (a
-  restarted worker would otherwise continue its stream from its start).
+  worker's own stream starts over when a resumed run starts it anew).
 """
 import logging
 import random
@@ -74,7 +74,8 @@ class SeededBatch:
     transforms draw from (mmcv's ``RandomFlip``: numpy; torchvision's
     ``AutoAugment``: torch), and puts their previous states back after the
     last index: in the main process, training draws continue as if the
-    batch had not been loaded there.
+    batch had not been loaded there. (A dataset with ``__getitems__`` gets
+    the batch whole instead, and its transforms draw unseeded.)
 
     Args:
         indices (Sequence[int]): The batch's dataset indices.

@@ -209,12 +209,12 @@ def test_sigterm_then_a_full_disk_then_resume_lose_no_iteration(
                      'randomness.seed=None', '--resume'], toy_root)
     assert f'resuming from {saved} (last_checkpoint)' in proc.stdout
     assert 'resuming epoch 2 after its batch 3 of 4' in proc.stdout
-    assert 'shuffling with the sampler seed of the resumed run, 0' in (
-        proc.stdout)
     assert trained_batches(proc.stdout) == [(2, 4), (3, 1), (3, 2), (3, 3),
                                             (3, 4)]
     assert_same_weights(work_dir / 'epoch_3.pth',
                         uninterrupted / 'epoch_3.pth')
+    assert 'shuffling with the sampler seed of the resumed run, 0' in (
+        proc.stdout)
 
 
 @pytest.fixture(scope='module')
