@@ -28,6 +28,7 @@ from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
+from torch.utils.data import DataLoader
 
 from mmmaskreuse.registry import HOOKS
 
@@ -129,12 +130,20 @@ class RandomStatesHook(Hook):
     of an iteration, of an epoch and of a validation): one
     ``all_gather_object`` of about 20 kB per rank and iteration.
 
+    The train and val loaders get a generator of their own (seeded with
+    the run's seed) unless they have one: a new loader iterator (each
+    epoch's without ``persistent_workers``, each validation's) draws its
+    workers' base seed from it, not from torch's global generator, which
+    would otherwise advance between an epoch's checkpoint and the next
+    iteration in the uninterrupted run only. That seed is overridden in
+    the workers anyway (mmengine's ``worker_init_fn``, then each
+    :class:`SeededBatch`).
+
     Resuming from a checkpoint saved inside an epoch (what
     :class:`SafeCheckpointHook` writes on SIGTERM) gives the uninterrupted
     run's draws exactly. One saved at an epoch's end gives them as long as
-    nothing between that save and the next iteration draws from the global
-    generators: a validation of a model with random layers, or a loader
-    iterator made anew (``persistent_workers=False``) would.
+    nothing else between that save and the next iteration draws from the
+    global generators (a validation of a model with random layers would).
 
     ``tools/train.py`` adds this hook to every run; with the upstream tools
     add ``dict(type='mmmaskreuse.RandomStatesHook')`` to ``custom_hooks``.
@@ -144,6 +153,13 @@ class RandomStatesHook(Hook):
     def __init__(self) -> None:
         self._gathered: Optional[List[dict]] = None
         self._resumed: Optional[dict] = None
+
+    def before_train(self, runner) -> None:
+        for loop in (runner.train_loop, runner.val_loop):
+            loader = getattr(loop, 'dataloader', None)
+            if isinstance(loader, DataLoader) and loader.generator is None:
+                loader.generator = torch.Generator()
+                loader.generator.manual_seed(runner.seed % 2**64)
 
     def _states(self, runner) -> dict:
         states = global_random_states()

@@ -73,14 +73,15 @@ def test_test_py_out_and_show_dir_hold_the_checkpoint_predictions(
 
 # the MaskAnyNet demo, with Mixup as its ImageNet recipes: every source of
 # randomness a run has (masks; random flips and AutoAugment copies in 2
-# persistent loader workers; Mixup's draws from numpy and torch in the
-# trainer; the sampler's shuffle); 16 images of the 4 classes (every
-# 125th), 4 iterations of 4 per epoch, 3 epochs, a checkpoint each, no
-# validation
+# loader workers, made anew each epoch: persistent ones are in the
+# dist_train.sh test; Mixup's draws from numpy and torch in the trainer;
+# the sampler's shuffle); 16 images of the 4 classes (every 125th), 4
+# iterations of 4 per epoch, 3 epochs, a checkpoint each, no validation
 MIXUP = ("data_preprocessor = dict(batch_augments=dict(augments=["
          "dict(type='Mixup', alpha=1.0)]))\n")
 TINY = ['train_dataloader.dataset.indices=[%s]' % ','.join(
             str(index) for index in range(0, 2000, 125)),
+        'train_dataloader.persistent_workers=False',
         'train_dataloader.batch_size=4', 'train_cfg.max_epochs=3',
         'train_cfg.val_begin=100', 'default_hooks.checkpoint.interval=1',
         'default_hooks.checkpoint.max_keep_ckpts=3',

@@ -136,8 +136,8 @@ def _alive(pid):
 
 # the MaskAnyNet demo on 2 processes: each rank's masks (every sample
 # masked: a rank resumed with other masks shows at its first batch), random
-# flips in 2 loader workers a rank; 2 epochs of 4 iterations of 2 images a
-# rank, a checkpoint at the end, no validation
+# flips in 2 persistent loader workers a rank; 2 epochs of 4 iterations of
+# 2 images a rank, a checkpoint at the end, no validation
 DEMO = config('maskanynet/toy/resnet18_toy_cls.py')
 TINY_DIST = ['--cfg-options', 'train_dataloader.dataset.indices=16',
              'train_dataloader.batch_size=2', 'train_cfg.max_epochs=2',
