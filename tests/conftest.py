@@ -343,6 +343,17 @@ def read_recipe(name):
                                       config(name)))
 
 
+def assert_same_weights(path, expected_path):
+    """Every tensor of the two checkpoints' models equal, bit for bit."""
+    import torch
+    final, expected = (torch.load(p, map_location='cpu', weights_only=False)
+                       ['state_dict'] for p in (path, expected_path))
+    assert final.keys() == expected.keys()
+    differ = [key for key in expected
+              if not torch.equal(final[key], expected[key])]
+    assert not differ, f'{len(differ)} of {len(expected)} differ: {differ}'
+
+
 def last_metric(log, key):
     """The last value ``key: value`` printed in a log."""
     values = re.findall(re.escape(key) + r': (-?[0-9.]+)', log)

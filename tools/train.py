@@ -71,33 +71,36 @@ def parse_args():
     return parser, args
 
 
+def add_custom_hook(cfg, name):
+    """Append ``dict(type='mmmaskreuse.<name>')`` to ``custom_hooks`` unless
+    the config already holds that hook (runs of the upstream tools add it
+    themselves); one the config holds is kept as configured."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(str(hook.get('type', '')).endswith(name) for hook in hooks):
+        cfg.custom_hooks = hooks + [dict(type=f'mmmaskreuse.{name}')]
+
+
 #: hooks every run of this tool gets: it stops at its first non-finite loss
 #: term, never starts from a pretrained checkpoint that is missing or lacks
 #: the weights an ``init_cfg`` loads, and refuses to train a frozen reuse
 #: branch that no checkpoint filled
-RUN_CHECKS = ('mmmaskreuse.StopOnInvalidLossHook',
-              'mmmaskreuse.CheckPretrainedWeightsHook',
-              'mmmaskreuse.CheckFrozenReuseHook')
+RUN_CHECKS = ('StopOnInvalidLossHook', 'CheckPretrainedWeightsHook',
+              'CheckFrozenReuseHook')
 
 
 def add_run_checks(cfg):
-    """The hooks of :data:`RUN_CHECKS` the config does not hold already;
-    one the config holds is kept as configured (runs of the upstream tools
-    add them to ``custom_hooks`` themselves)."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    for check in RUN_CHECKS:
-        name = check.split('.')[-1]
-        if not any(str(hook.get('type', '')).endswith(name)
-                   for hook in hooks):
-            hooks.append(dict(type=check))
-    cfg.custom_hooks = hooks
+    """The hooks of :data:`RUN_CHECKS`."""
+    for name in RUN_CHECKS:
+        add_custom_hook(cfg, name)
 
 
 def survive_kills(cfg):
     """mmengine's checkpoint hook and epoch loop become their crash-safe
     subclasses: a new checkpoint is complete before the oldest kept one is
     deleted, SIGTERM saves the running iteration, and ``--resume`` continues
-    an epoch where that checkpoint left it."""
+    an epoch where that checkpoint left it, with the random states the
+    checkpoint holds."""
+    add_custom_hook(cfg, 'RandomStatesHook')
     checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
     if checkpoint_hook and checkpoint_hook.get('type') in (
             'CheckpointHook', 'mmengine.CheckpointHook'):

@@ -38,8 +38,9 @@ class AutoAugmentReuseView(BaseTransform):
     made after the pipeline's crop and flip, so it shows what the primary
     branch sees; the authors augment the raw image, then crop.
 
-    Random draws come from torch's generator, which the DataLoader seeds in
-    each worker from the run's seed.
+    Random draws come from torch's generator, which
+    :class:`~mmmaskreuse.engine.ResumableEpochBasedTrainLoop` seeds for
+    each batch from the run's seed, the rank, the epoch and the batch.
 
     Args:
         policy (str): torchvision's ``AutoAugmentPolicy``: 'cifar10'

@@ -6,6 +6,7 @@ from .hooks import (CheckFrozenReuseHook, CheckPretrainedWeightsHook,
                     StopOnInvalidLossHook)
 from .loops import ResumableEpochBasedTrainLoop
 from .optimizers import BackboneLayerDecayOptimWrapperConstructor
+from .random_states import RandomStatesHook
 from .launch import (build_model, check_dataset_paths, load_config,
                      set_work_dir)
 from .saving import (AtomicLocalBackend, NoRoomError, SafeCheckpointHook,
@@ -17,8 +18,8 @@ __all__ = [
     'close_distributed', 'end_with_launcher', 'StopOnInvalidLossHook',
     'CheckFrozenReuseHook',
     'CheckPretrainedWeightsHook', 'BackboneLayerDecayOptimWrapperConstructor',
-    'ResumableEpochBasedTrainLoop', 'build_model', 'check_dataset_paths',
-    'load_config', 'set_work_dir',
+    'ResumableEpochBasedTrainLoop', 'RandomStatesHook', 'build_model',
+    'check_dataset_paths', 'load_config', 'set_work_dir',
     'AtomicLocalBackend', 'NoRoomError', 'SafeCheckpointHook',
     'checkpoint_to_resume'
 ]

@@ -10,9 +10,9 @@ import signal
 import pytest
 import torch
 
-from tests.conftest import (REPO, config, last_metric, predict_in_process,
-                            run_make, run_make_demo, run_tool,
-                            run_tool_here, serve_over_http)
+from tests.conftest import (REPO, assert_same_weights, config, last_metric,
+                            predict_in_process, run_make, run_make_demo,
+                            run_tool, run_tool_here, serve_over_http)
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
 DEMO = config('maskanynet/toy/resnet18_toy_cls.py')
@@ -72,22 +72,21 @@ def test_test_py_out_and_show_dir_hold_the_checkpoint_predictions(
     assert len(drawn) == 4
 
 
-def _state_dict(path):
-    return torch.load(path, map_location='cpu',
-                      weights_only=False)['state_dict']
-
-
-# deterministic training: no flips, no loader workers, the sampler's seeded
-# shuffle; 4 iterations of 8 per epoch, a checkpoint each
-DETERMINISTIC = ['train_dataloader.dataset.indices=32',
-                 'train_dataloader.batch_size=8',
-                 'train_dataloader.dataset.pipeline.1.prob=0.0',
-                 'train_dataloader.num_workers=0',
-                 'train_dataloader.persistent_workers=False',
-                 'train_cfg.max_epochs=4', 'train_cfg.val_begin=100',
-                 'default_hooks.checkpoint.interval=1',
-                 'default_hooks.checkpoint.max_keep_ckpts=4',
-                 'default_hooks.logger.interval=1']
+# the MaskAnyNet demo, with Mixup as its ImageNet recipes: every source of
+# randomness a run has (masks; random flips and AutoAugment copies in 2
+# loader workers, made anew each epoch: persistent ones are in the
+# dist_train.sh test; Mixup's draws from numpy and torch in the trainer;
+# the sampler's shuffle); 16 images of the 4 classes (every 125th), 4
+# iterations of 4 per epoch, 3 epochs, a checkpoint each, no validation
+MIXUP = ("data_preprocessor = dict(batch_augments=dict(augments=["
+         "dict(type='Mixup', alpha=1.0)]))\n")
+TINY = ['train_dataloader.dataset.indices=[%s]' % ','.join(
+            str(index) for index in range(0, 2000, 125)),
+        'train_dataloader.persistent_workers=False',
+        'train_dataloader.batch_size=4', 'train_cfg.max_epochs=3',
+        'train_cfg.val_begin=100', 'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=3',
+        'default_hooks.logger.interval=1']
 
 
 def trained_batches(log):
@@ -97,57 +96,57 @@ def trained_batches(log):
 
 
 @pytest.fixture(scope='module')
-def uninterrupted(toy_root):
-    """The work dir of a 4-epoch run that nothing interrupted."""
+def mixup_demo(toy_root):
+    """The MaskAnyNet demo config with Mixup."""
+    leaf = toy_root / 'maskanynet_mixup_cls.py'
+    leaf.write_text(f'_base_ = [{DEMO!r}]\n' + MIXUP)
+    return leaf
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(toy_root, mixup_demo):
+    """The work dir of a 3-epoch run that nothing interrupted."""
     work_dir = toy_root / 'work_dirs' / 'uninterrupted'
-    run_tool_here(['train.py', CLS, '--work-dir', str(work_dir),
-                   '--cfg-options', *DETERMINISTIC], toy_root, check=True)
+    run_tool_here(['train.py', str(mixup_demo), '--work-dir', str(work_dir),
+                   '--cfg-options', *TINY], toy_root, check=True)
     return work_dir
 
 
-def assert_same_weights(path, expected_path):
-    final, expected = _state_dict(path), _state_dict(expected_path)
-    assert final.keys() == expected.keys()
-    for key in expected:
-        assert torch.allclose(final[key].float(), expected[key].float(),
-                              rtol=1e-4, atol=1e-6), key
-
-
 def test_train_py_resume_after_a_kill_ends_with_the_uninterrupted_weights(
-        toy_root, uninterrupted):
-    """A run killed after saving epoch 3 but before updating
-    ``last_checkpoint`` (still naming epoch 2), while saving epoch 4 (a
+        toy_root, mixup_demo, uninterrupted):
+    """A run killed after saving epoch 2 but before updating
+    ``last_checkpoint`` (still naming epoch 1), while saving epoch 3 (a
     partial temporary file), is resumed with ``--resume``: it follows
     ``last_checkpoint``, removes the partial file, naming it, and ends with
-    the weights of the run that was never interrupted. Its checkpoints have
-    the mode of the other files of the work dir."""
+    the weights of the run that was never interrupted, bit for bit. Its
+    checkpoints have the mode of the other files of the work dir."""
     work_dir = toy_root / 'work_dirs' / 'resume'
     work_dir.mkdir(parents=True)
-    for epoch in (1, 2, 3):
+    for epoch in (1, 2):
         shutil.copy(uninterrupted / f'epoch_{epoch}.pth', work_dir)
-    saved = (uninterrupted / 'epoch_4.pth').read_bytes()
-    partial = work_dir / '.epoch_4.pth.x1y2z3w4.part'
+    saved = (uninterrupted / 'epoch_3.pth').read_bytes()
+    partial = work_dir / '.epoch_3.pth.x1y2z3w4.part'
     partial.write_bytes(saved[:len(saved) // 2])
-    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_2.pth'))
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_1.pth'))
 
-    proc = run_tool_here(['train.py', CLS, '--work-dir', str(work_dir),
-                          '--resume', '--cfg-options', *DETERMINISTIC],
+    proc = run_tool_here(['train.py', str(mixup_demo), '--work-dir',
+                          str(work_dir), '--resume', '--cfg-options', *TINY],
                          toy_root, check=True)
-    assert (f'resuming from {work_dir / "epoch_2.pth"} (last_checkpoint)'
+    assert (f'resuming from {work_dir / "epoch_1.pth"} (last_checkpoint)'
             in proc.stdout)
     assert (f'removed 1 partial file(s) that saves cut short by a kill left: '
             f'{partial}') in proc.stdout
     assert not partial.exists()
     # as last_checkpoint, which the run writes with open()
-    assert ((work_dir / 'epoch_4.pth').stat().st_mode
+    assert ((work_dir / 'epoch_3.pth').stat().st_mode
             == (work_dir / 'last_checkpoint').stat().st_mode)
-    assert f'Load checkpoint from {work_dir / "epoch_2.pth"}' in proc.stdout
-    assert re.search(r'resumed epoch: 2\b', proc.stdout)
+    assert f'Load checkpoint from {work_dir / "epoch_1.pth"}' in proc.stdout
+    assert re.search(r'resumed epoch: 1\b', proc.stdout)
     epochs = {int(e) for e in re.findall(r'Epoch\(train\)\s+\[(\d+)\]',
                                          proc.stdout)}
-    assert epochs == {3, 4}
-    assert_same_weights(work_dir / 'epoch_4.pth',
-                        uninterrupted / 'epoch_4.pth')
+    assert epochs == {2, 3}
+    assert_same_weights(work_dir / 'epoch_3.pth',
+                        uninterrupted / 'epoch_3.pth')
 
 
 SIGNAL_HOOK = """
@@ -173,13 +172,14 @@ class SignalDuring(Hook):
 """
 
 
-def signal_during(tmp_path, iteration, signal='SIGTERM'):
-    """A config: the toy classifier whose run gets ``signal`` as iteration
-    ``iteration`` starts (module ``signal_during`` in ``tmp_path``)."""
+def signal_during(tmp_path, iteration, signal='SIGTERM', base=CLS):
+    """A config: ``base`` (the toy classifier) whose run gets ``signal`` as
+    iteration ``iteration`` starts (module ``signal_during`` in
+    ``tmp_path``)."""
     (tmp_path / 'signal_during.py').write_text(SIGNAL_HOOK)
     leaf = tmp_path / 'signal_cls.py'
     leaf.write_text(
-        f'_base_ = [{CLS!r}]\n'
+        f'_base_ = [{str(base)!r}]\n'
         "custom_imports = dict(imports=['mmmaskreuse', 'signal_during'], "
         'allow_failed_imports=False)\n'
         f"custom_hooks = [dict(type='SignalDuring', iteration={iteration}, "
@@ -188,16 +188,18 @@ def signal_during(tmp_path, iteration, signal='SIGTERM'):
 
 
 def test_sigterm_then_a_full_disk_then_resume_lose_no_iteration(
-        toy_root, uninterrupted, tmp_path):
+        toy_root, mixup_demo, uninterrupted, tmp_path):
     """A SIGTERM during the 7th iteration (3rd of epoch 2) saves that
     iteration and stops (143); ``--resume`` under a full disk (``ulimit
     -f``) trains on, fails to write epoch 2 and says so, keeping every
     earlier checkpoint; a later ``--resume``, beside a part file a kill
-    during that save would leave, continues epoch 2 after its 3rd batch and
-    ends with the weights of the run that was never interrupted."""
-    leaf = signal_during(tmp_path, iteration=6)
+    during that save would leave, continues epoch 2 after its 3rd batch,
+    with new loader workers and without the config's seed, and ends with
+    the weights of the run that was never interrupted, bit for bit: it drew
+    the same batches, masks, flips, AutoAugment copies and Mixup pairs."""
+    leaf = signal_during(tmp_path, iteration=6, base=mixup_demo)
     work_dir = toy_root / 'work_dirs' / 'preempted'
-    args = ['--work-dir', str(work_dir), '--cfg-options', *DETERMINISTIC]
+    args = ['--work-dir', str(work_dir), '--cfg-options', *TINY]
 
     proc = run_tool(['train.py', str(leaf), *args], toy_root, check=False,
                     # this checkout's package, not an installed one
@@ -210,8 +212,8 @@ def test_sigterm_then_a_full_disk_then_resume_lose_no_iteration(
     assert trained_batches(proc.stdout)[-1] == (2, 3)
 
     # a checkpoint is ~0.5 MB: the log fits under 300 kB, epoch_2.pth not
-    full_disk = run_tool(['train.py', CLS, *args, '--resume'], toy_root,
-                         check=False, file_size_limit=300_000)
+    full_disk = run_tool(['train.py', str(mixup_demo), *args, '--resume'],
+                         toy_root, check=False, file_size_limit=300_000)
     assert full_disk.returncode != 0
     assert 'File too large' in full_disk.stdout, full_disk.stdout[-3000:]
     assert trained_batches(full_disk.stdout) == [(2, 4)]
@@ -222,13 +224,17 @@ def test_sigterm_then_a_full_disk_then_resume_lose_no_iteration(
 
     (work_dir / '.epoch_2.pth.k1l2.part').write_bytes(
         (uninterrupted / 'epoch_2.pth').read_bytes()[:1000])
-    proc = run_tool(['train.py', CLS, *args, '--resume'], toy_root)
+    # as from a config that sets no seed: this start draws one of its own
+    proc = run_tool(['train.py', str(mixup_demo), *args,
+                     'randomness.seed=None', '--resume'], toy_root)
     assert f'resuming from {saved} (last_checkpoint)' in proc.stdout
     assert 'resuming epoch 2 after its batch 3 of 4' in proc.stdout
-    assert trained_batches(proc.stdout) == [(2, 4)] + [
-        (epoch, batch) for epoch in (3, 4) for batch in (1, 2, 3, 4)]
-    assert_same_weights(work_dir / 'epoch_4.pth',
-                        uninterrupted / 'epoch_4.pth')
+    assert trained_batches(proc.stdout) == [(2, 4), (3, 1), (3, 2), (3, 3),
+                                            (3, 4)]
+    assert_same_weights(work_dir / 'epoch_3.pth',
+                        uninterrupted / 'epoch_3.pth')
+    assert 'shuffling with the sampler seed of the resumed run, 0' in (
+        proc.stdout)
 
 
 def test_ctrl_c_saves_the_running_iteration_then_stops(toy_root, tmp_path,
@@ -242,7 +248,7 @@ def test_ctrl_c_saves_the_running_iteration_then_stops(toy_root, tmp_path,
         proc = run_tool_here([
             'train.py', str(signal_during(tmp_path, 1, 'SIGINT')),
             '--work-dir', str(work_dir), '--cfg-options',
-            *DETERMINISTIC], toy_root)
+            *TINY, 'train_dataloader.num_workers=0'], toy_root)
     except KeyboardInterrupt:  # caught here: it would end the session
         pytest.fail('Ctrl-C ended the run with nothing saved')
     saved = work_dir / 'iter_2.pth'

@@ -2,7 +2,8 @@
 signals to the launcher they start, and name a busy port; checked with a
 stand-in interpreter and ``srun`` that record what they receive. A SIGTERM
 to a real two-process ``dist_train.sh`` run saves, exits 143 and leaves
-nothing behind; a ``kill -9`` of its launcher leaves no rank training."""
+nothing behind, and its ``--resume`` ends where an uninterrupted run ends;
+a ``kill -9`` of its launcher leaves no rank training."""
 import os
 import re
 import signal
@@ -12,9 +13,11 @@ import sys
 import threading
 import time
 
+import pytest
 import torch
 
-from tests.conftest import REPO, config, free_port
+from tests.conftest import (REPO, assert_same_weights, config, free_port,
+                            run_tool)
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
 # --cfg-options with brackets (a glob pattern to an unquoting shell) and a
@@ -135,18 +138,40 @@ def _alive(pid):
         return False
 
 
-def _train_with_dist_train_sh(toy_root, tmp_path, port):
-    """``dist_train.sh`` training the toy classifier with 2 processes, 2
-    loader workers each, for longer than a test waits: the script's
-    process, the lines it printed, the thread that reads the rest into
-    them, and every process below it once training runs."""
+# the MaskAnyNet demo on 2 processes: each rank's masks (every sample
+# masked: a rank resumed with other masks shows at its first batch), random
+# flips in 2 persistent loader workers a rank; 2 epochs of 4 iterations of
+# 2 images a rank, a checkpoint at the end, no validation
+DEMO = config('maskanynet/toy/resnet18_toy_cls.py')
+TINY_DIST = ['--cfg-options', 'train_dataloader.dataset.indices=16',
+             'train_dataloader.batch_size=2', 'train_cfg.max_epochs=2',
+             'train_cfg.val_begin=100', 'default_hooks.logger.interval=1',
+             'data_preprocessor.prob=1.0']
+# the toy classifier for longer than a test waits
+LONG = ['--cfg-options', 'train_cfg.max_epochs=50',
+        'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1']
+
+
+@pytest.fixture(scope='module')
+def uninterrupted_dist(toy_root):
+    """The work dir of the TINY_DIST run on 2 processes, not interrupted."""
+    work_dir = toy_root / 'work_dirs' / 'uninterrupted_dist'
+    run_tool(['dist_train.sh', DEMO, '2', '--work-dir', str(work_dir),
+              *TINY_DIST], toy_root, env=dict(PORT=str(free_port())))
+    return work_dir
+
+
+def _train_with_dist_train_sh(toy_root, tmp_path, port, config=CLS,
+                              options=LONG):
+    """``dist_train.sh CONFIG 2 ... OPTIONS`` (2 loader workers a rank)
+    into ``tmp_path / 'work'``: the script's process, the lines it printed,
+    the thread that reads the rest into them, and every process below it
+    once training runs."""
     env = dict(os.environ, PORT=str(port), PYTHON=sys.executable,
                TMPDIR=str(tmp_path))  # where the launcher's record goes
     process = subprocess.Popen(
-        ['bash', os.path.join(REPO, 'tools', 'dist_train.sh'), CLS, '2',
-         '--work-dir', str(tmp_path / 'work'), '--cfg-options',
-         'train_cfg.max_epochs=50', 'train_dataloader.batch_size=2',
-         'default_hooks.logger.interval=1'],
+        ['bash', os.path.join(REPO, 'tools', 'dist_train.sh'), config, '2',
+         '--work-dir', str(tmp_path / 'work'), *options],
         cwd=toy_root, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True)
     log = []
@@ -187,14 +212,16 @@ def _assert_port_free(port):
 
 
 def test_sigterm_to_dist_train_sh_saves_and_leaves_nothing_behind(
-        toy_root, tmp_path):
+        toy_root, tmp_path, uninterrupted_dist):
     """A scheduler's SIGTERM to ``dist_train.sh`` (2 processes, 2 loader
     workers each) while it trains: both ranks stop after the same iteration,
     which is saved; the script exits 143 and says how to resume; no process
-    outlives the launch and its port is free."""
+    outlives the launch and its port is free. ``dist_train.sh --resume``
+    then ends with the weights of the run that was never interrupted, bit
+    for bit: each rank drew the same masks and augmentations."""
     port = free_port()
     process, log, everything, reader = _train_with_dist_train_sh(
-        toy_root, tmp_path, port)
+        toy_root, tmp_path, port, DEMO, TINY_DIST)
     work_dir = tmp_path / 'work'
     try:
         assert 'Epoch(train)' in log[-1], ''.join(log)[-3000:]
@@ -225,6 +252,14 @@ def test_sigterm_to_dist_train_sh_saves_and_leaves_nothing_behind(
     assert (work_dir / 'last_checkpoint').read_text() == saved
     assert not list(tmp_path.glob('mmmaskreuse-stopped-*'))
     _assert_port_free(port)
+
+    assert int(step) < 8, 'the run ended before the SIGTERM came'
+    proc = run_tool(['dist_train.sh', DEMO, '2', '--work-dir', str(work_dir),
+                     '--resume', *TINY_DIST], toy_root,
+                    env=dict(PORT=str(free_port())))
+    assert f'resuming from {saved} (last_checkpoint)' in proc.stdout
+    assert_same_weights(work_dir / 'epoch_2.pth',
+                        uninterrupted_dist / 'epoch_2.pth')
 
 
 def test_a_killed_launcher_leaves_no_rank_training(toy_root, tmp_path):

@@ -1,8 +1,10 @@
 """What the MaskAnyNet data preprocessors of every task share."""
+import logging
 from typing import Optional, Sequence, Union
 
 import torch
 from mmengine.dist import get_rank
+from mmengine.logging import print_log
 
 from mmmaskreuse.masking import BaseMaskGenerator, MaskedInputs, MaskReuse
 
@@ -32,6 +34,9 @@ class MaskReuseMixin:
     config of a user that uses this preprocessor would need it too. With
     ``diff_rank_seed`` set anyway, ranks are offset twice and stay apart.
     Nothing else (e.g. ``batch_augments``) draws from this generator.
+    Checkpoints hold its state (:class:`~mmmaskreuse.engine.RandomStatesHook`
+    through :meth:`get_mask_rng_state`), so a resumed run draws the masks
+    the interrupted one would have.
 
     Args:
         mask_generator (dict | BaseMaskGenerator): The masking strategy,
@@ -56,16 +61,47 @@ class MaskReuseMixin:
         super().__init__(**kwargs)
         self.mask_reuse = MaskReuse(mask_generator, prob, fill_value)
         self._mask_rng: Optional[torch.Generator] = None
+        self._resumed_mask_rng: Optional[dict] = None
 
     def mask_rng(self, device: torch.device) -> torch.Generator:
         """This process's source of masks: made on ``device`` at the first
-        call, seeded with ``torch.initial_seed() + rank``, then kept (a
-        batch on another device draws on it and moves the draws)."""
+        call, seeded with ``torch.initial_seed() + rank`` (or in the state
+        :meth:`set_mask_rng_state` gave), then kept (a batch on another
+        device draws on it and moves the draws)."""
         if self._mask_rng is None:
-            seed = (torch.initial_seed() + get_rank()) % 2**64
             self._mask_rng = torch.Generator(device=device)
-            self._mask_rng.manual_seed(seed)
+            resumed, self._resumed_mask_rng = self._resumed_mask_rng, None
+            if resumed is not None and resumed['device'] == device.type:
+                self._mask_rng.set_state(resumed['state'])
+            else:
+                if resumed is not None:
+                    print_log(
+                        f'the saved mask generator state is of a '
+                        f'{resumed["device"]} generator; masks are drawn '
+                        f'on {device.type} here: seeding it anew',
+                        logger='current', level=logging.WARNING)
+                seed = (torch.initial_seed() + get_rank()) % 2**64
+                self._mask_rng.manual_seed(seed)
         return self._mask_rng
+
+    def get_mask_rng_state(self) -> Optional[dict]:
+        """The mask generator's state and device type (None before the
+        first training batch), for a checkpoint."""
+        if self._mask_rng is None:
+            return self._resumed_mask_rng
+        return dict(device=self._mask_rng.device.type,
+                    state=self._mask_rng.get_state())
+
+    def set_mask_rng_state(self, state: dict) -> None:
+        """Continue drawing masks from ``state``
+        (:meth:`get_mask_rng_state`); before the first training batch the
+        generator takes it when it is made on the batch's device."""
+        if self._mask_rng is None or (state['device'] !=
+                                      self._mask_rng.device.type):
+            self._mask_rng = None
+            self._resumed_mask_rng = state
+        else:
+            self._mask_rng.set_state(state['state'])
 
     @property
     def mask_ratio(self) -> float:
