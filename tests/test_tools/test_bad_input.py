@@ -6,7 +6,7 @@ Each tool runs in this process (:func:`run_tool_here`), as
 import pytest
 import torch
 
-from tests.conftest import config, run_tool_here
+from tests.conftest import config, free_port, run_tool, run_tool_here
 from tests.test_engine.test_checkpoint import hostile_checkpoint
 
 CLS = config('baselines/toy/resnet18_toy_cls.py')
@@ -153,6 +153,34 @@ def test_test_py_refuses_mis_shaped_and_unexpected_weights(toy_root,
             '(backbone.reuse_stem.conv.weight, ') in proc.stdout
     assert 'accuracy/top1' not in proc.stdout
     score_with_allow_partial(toy_root, wide)
+
+
+def test_dist_test_sh_refuses_mis_shaped_and_unexpected_weights(
+        toy_root, tmp_path):
+    """Through torchrun on 2 processes: a MaskAnyNet checkpoint with a
+    5-class head on the 4-class vanilla config stops the run before any
+    rank scores, naming both kinds of misfit. Each rank checks; torchrun
+    ends the other when the first exits, so one or both print it."""
+    from mmmaskreuse.engine import build_model, load_config
+    misfit = tmp_path / 'maskanynet_five_classes.pth'
+    torch.save(dict(state_dict=build_model(load_config(
+        config('maskanynet/toy/resnet18_toy_cls.py'),
+        {'model.head.num_classes': 5})).state_dict()), misfit)
+    proc = run_tool(['dist_test.sh', CLS, str(misfit), '2', '--cfg-options',
+                     'test_dataloader.dataset.indices=4',
+                     'test_dataloader.num_workers=0',
+                     'test_dataloader.persistent_workers=False'], toy_root,
+                    env=dict(PORT=str(free_port())), check=False)
+    assert proc.returncode != 0
+    assert (f'{misfit} does not fit the model of {CLS}: it holds 24 '
+            'weights the model has no entry for '
+            '(backbone.reuse_stem.conv.weight, ') in proc.stdout, \
+        proc.stdout[-3000:]
+    assert ("it holds 2 weights of another shape than the model's "
+            '(head.fc.weight: [5, 512] in the checkpoint, [4, 512] in the '
+            'model') in proc.stdout
+    assert 'failed (exitcode: 2)' in proc.stdout  # the refusal's status
+    assert 'accuracy/top1' not in proc.stdout
 
 
 def test_train_py_refuses_a_frozen_reuse_branch_no_checkpoint_fills(

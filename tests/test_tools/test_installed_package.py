@@ -6,6 +6,7 @@ iterations with the installed ``tools/train.py`` and tests with its
 ``tools/test.py``; for a classifier and a detector."""
 import os
 import os.path as osp
+import re
 import shutil
 import subprocess
 import sys
@@ -165,3 +166,55 @@ def test_a_leaf_config_puts_maskanynet_on_a_new_backbone_from_outside(
         str(leaf), str(checkpoint), '--cfg-options', *TEST_SHORT[kind]],
         user).stdout
     assert last_metric(tested, METRIC[kind]) >= 0
+
+
+def run_mim(site, args, cwd):
+    """``mim ARGS`` as a user's shell runs it, with the wheel's copy first
+    on the path; the finished process, output merged."""
+    return subprocess.run(
+        [sys.executable, '-m', 'mim', *args], cwd=cwd,
+        env=dict(os.environ, PYTHONPATH=str(site)), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=600)
+
+
+def test_mim_trains_and_tests_a_leaf_config_from_outside(
+        installed, toy_root, tmp_path):
+    """``mim train mmmaskreuse LEAF`` and ``mim test mmmaskreuse LEAF
+    --checkpoint ...`` run the wheel's tools on the user's leaf config."""
+    _, site = installed
+    # mim installs a package it cannot find (from the index): make sure it
+    # finds the wheel's copy before it is asked to run anything
+    found = subprocess.run(
+        [sys.executable, '-c', 'from mim.utils import get_installed_path; '
+         "print(get_installed_path('mmmaskreuse'))"],
+        env=dict(os.environ, PYTHONPATH=str(site)), cwd=tmp_path,
+        check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+    assert found == str(site / 'mmmaskreuse')
+    (tmp_path / 'data').symlink_to(toy_root / 'data')
+    (tmp_path / 'classifier.py').write_text(CLASSIFIER)
+    trained = run_mim(site, [
+        'train', 'mmmaskreuse', 'classifier.py', '--work-dir', 'work_dirs',
+        '--cfg-options', *SHORT['classifier']], tmp_path)
+    assert trained.returncode == 0, trained.stdout[-3000:]
+    assert str(site / 'mmmaskreuse' / '.mim' / 'tools' / 'train.py') in \
+        trained.stdout
+    assert '[1][2/2]' in trained.stdout
+    tested = run_mim(site, [
+        'test', 'mmmaskreuse', 'classifier.py', '--checkpoint',
+        'work_dirs/epoch_1.pth', '--cfg-options',
+        *TEST_SHORT['classifier']], tmp_path)
+    assert tested.returncode == 0, tested.stdout[-3000:]
+    assert str(site / 'mmmaskreuse' / '.mim' / 'tools' / 'test.py') in \
+        tested.stdout
+    assert last_metric(tested.stdout, 'accuracy/top1') >= 0
+
+
+def test_mim_search_lists_every_recipe_of_the_model_index(installed,
+                                                          tmp_path):
+    _, site = installed
+    from modelindex.load_model_index import load
+    models = load(osp.join(REPO, 'model-index.yml')).models
+    listed = run_mim(site, ['search', 'mmmaskreuse'], tmp_path)
+    assert listed.returncode == 0, listed.stdout[-3000:]
+    ids = re.findall(r'^config id: (\S+)$', listed.stdout, re.MULTILINE)
+    assert sorted(ids) == sorted(model.name for model in models)

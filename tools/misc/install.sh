@@ -27,7 +27,7 @@ MMCV=2.1.0
 # load, not the local '2.13.0+cpu' file some machines carry.
 STACK="torch===$TORCH torchvision==$TORCHVISION mmcv==$MMCV mmengine==0.10.7 \
 mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 grad-cam==1.5.7 ftfy regex \
-pytest pytest-cov"
+openmim==0.3.9 pytest pytest-cov"
 STAMP="$VENV/.mmmaskreuse-stack"
 CHECKED="$VENV/.mmmaskreuse-checked"  # installed_packages at the last check
 # an array, so that a VENV path with a space stays one word
@@ -37,6 +37,7 @@ check_imports() {
     "$VENV/bin/python" - <<'PY'
 import mmcv.ops, mmdet, mmpretrain, mmseg, torchvision.ops  # noqa: F401
 import pkg_resources, pytorch_grad_cam, sklearn.manifold  # noqa: F401
+import mim.cli  # noqa: F401
 import mmmaskreuse
 print(f'mmmaskreuse {mmmaskreuse.__version__} ready '
       f'(torch {__import__("torch").__version__}, mmcv {mmcv.__version__})')
@@ -129,6 +130,11 @@ fi
 # torch again (and pick another torch, or a setuptools without
 # pkg_resources) and add opencv-python-headless over opencv-python's cv2
 "${PIP[@]}" install -q --no-deps grad-cam==1.5.7 ttach==0.0.3
+# openmim (`mim train/test/search mmmaskreuse`) without opendatalab, which
+# it lists but never imports and whose openxlab pins older requests and
+# setuptools over the stack's; what mim imports comes by name
+"${PIP[@]}" install -q --no-deps openmim==0.3.9
+"${PIP[@]}" install -q tabulate colorama requests pandas
 "${PIP[@]}" install -q scikit-learn scipy tqdm matplotlib
 "${PIP[@]}" install -q --no-deps -e .
 check_imports
