@@ -112,9 +112,10 @@ class CheckPretrainedWeightsHook(Hook):
         # weights as they load them (a ViT's position embedding)
         mismatch = weight_mismatch(module, checkpoint,
                                    init_cfg.get('prefix') or '')
+        allowed = self.allow_missing + _plain_checkpoint_reuse(
+            module, mismatch.missing)
         missing = [
-            key for key in mismatch.missing
-            if not key.startswith(self.allow_missing)
+            key for key in mismatch.missing if not key.startswith(allowed)
         ]
         if missing:
             shown = ', '.join(missing[:8]) + (
@@ -125,6 +126,23 @@ class CheckPretrainedWeightsHook(Hook):
                 f'{init_cfg.get("prefix")!r}): a checkpoint of another model?'
                 ' Point it at the right one, or list layers the new model '
                 'adds in CheckPretrainedWeightsHook(allow_missing=...)')
+
+
+def _plain_checkpoint_reuse(module, missing: Sequence[str]) -> tuple:
+    """The reuse modules of a MaskAnyNet backbone (``reuse_modules``), as
+    key beginnings, when the checkpoint holds none of their weights: a
+    plain checkpoint, from which the backbone starts its reuse branch
+    itself (the reuse stem from the stem, the fusion from its init). A
+    checkpoint holding part of the branch gets nothing allowed."""
+    beginnings = tuple(
+        f'{name}.' for name in getattr(module, 'reuse_modules', ()))
+    if not beginnings:
+        return ()
+    missing = set(missing)
+    reuse_keys = [
+        key for key in module.state_dict() if key.startswith(beginnings)
+    ]
+    return beginnings if all(key in missing for key in reuse_keys) else ()
 
 
 def _pretrained_init_cfgs(module) -> list:

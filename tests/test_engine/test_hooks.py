@@ -112,6 +112,38 @@ def test_pretrained_check_names_a_missing_checkpoint_and_missing_keys(
         CheckPretrainedWeightsHook(allow_missing='ln2.')
 
 
+def test_pretrained_check_lets_a_maskanynet_backbone_start_from_a_plain_one(
+        tmp_path):
+    """A plain ResNet checkpoint holds none of the reuse branch, which the
+    backbone starts itself (the reuse stem as a copy of the stem): allowed.
+    One holding part of the branch (the stem, not the fusion) is not."""
+    from mmpretrain.models import ResNet_CIFAR
+
+    from mmmaskreuse.models import MaskResNetCIFAR
+    small = dict(depth=18, stem_channels=16, base_channels=16)
+    plain = tmp_path / 'plain.pth'
+    torch.save({'state_dict': {
+        f'backbone.{key}': value
+        for key, value in ResNet_CIFAR(**small).state_dict().items()}}, plain)
+    model = torch.nn.Module()
+    model.backbone = MaskResNetCIFAR(**small, init_cfg=dict(
+        type='Pretrained', checkpoint=str(plain), prefix='backbone.'))
+    hook = CheckPretrainedWeightsHook()
+    hook.before_run(SimpleNamespace(model=model,
+                                    _train_loop=mock.Mock(spec=BaseLoop)))
+    half = tmp_path / 'half_of_the_branch.pth'
+    torch.save({'state_dict': {
+        f'backbone.{key}': value
+        for key, value in MaskResNetCIFAR(**small).state_dict().items()
+        if not key.startswith('reuse_fusion.')}}, half)
+    model.backbone = MaskResNetCIFAR(**small, init_cfg=dict(
+        type='Pretrained', checkpoint=str(half), prefix='backbone.'))
+    with pytest.raises(ValueError, match=r'holds no weights for '
+                       r'reuse_fusion\.alignment\.'):
+        hook.before_run(SimpleNamespace(model=model,
+                                        _train_loop=mock.Mock(spec=BaseLoop)))
+
+
 def test_a_frozen_reuse_branch_must_come_from_a_checkpoint():
     """MaskResNet-18 with frozen_stages=0 freezes its reuse stem and fusion
     (freeze_reuse=True): refused until a state dict holding them loads;
