@@ -2,6 +2,7 @@
 
 Every config also builds its model in tests/test_configs.py.
 """
+import copy
 import glob
 import os.path as osp
 import re
@@ -10,7 +11,7 @@ import pytest
 from mmengine.config import Config
 
 from tests.conftest import REPO, read_recipe
-from tests.test_configs import INIT_CHECKPOINT, last_checkpoint
+from tests.test_configs import INIT_CHECKPOINT, flatten, last_checkpoint
 
 CONFIGS = osp.join(REPO, 'configs', 'conditional_mae')
 ARCHS = {'s': 'deit-small', 'b': 'b', 'l': 'l'}
@@ -290,3 +291,71 @@ def test_fcmae_decays_the_mask_token_as_its_authors_do():
     assert named['backbone.stages.0.0.norm.weight'] == 0.
     biases = [name for name in named if name.endswith('.bias')]
     assert biases and all(named[name] == 0. for name in biases)
+
+
+CPU = 'conditional_mae/cpu'
+CPU_PAIR = (f'{CPU}/vit-mini-p4_L0_cifar10_pretrain.py',
+            f'{CPU}/vit-mini-p4_L0-6_cifar10_pretrain.py')
+
+
+def test_cpu_cifar10_pretrain_pair_differs_in_the_second_shot_only():
+    """One shot against L(0, 6; 0.75, 0.1): the second shot in the last
+    quarter of the 8 blocks, as L(0, 10) is in ViT-B's 12."""
+    one, two = (flatten(read_recipe(name)._cfg_dict.to_dict())
+                for name in CPU_PAIR)
+    assert {key for key in one.keys() | two.keys()
+            if one.get(key) != two.get(key)} == {
+                'model.backbone.mask_layers', 'model.backbone.mask_ratios'}
+    assert two['model.backbone.mask_layers'] == (0, 6)
+    assert two['model.backbone.mask_ratios'] == (0.75, 0.1)
+    assert one['model.backbone.arch.num_layers'] == 8
+    assert one['train_dataloader.dataset.data_root'] == 'data/cifar10'
+
+
+@pytest.mark.parametrize('name', ['vit-mini-p4_cifar10_finetune.py',
+                                  'vit-mini-p4_cifar10_linprobe.py'])
+def test_cpu_cifar10_recipes_load_the_one_shot_pretrain_where_it_writes(
+        name):
+    cfg = read_recipe(f'{CPU}/{name}')
+    assert cfg.model.backbone.init_cfg.checkpoint == last_checkpoint(
+        CPU_PAIR[0])
+    assert cfg.test_dataloader.dataset.data_prefix == 'test'
+    floor = read_recipe(f'{CPU}/vit-mini-p4_cifar10_scratch.py')
+    assert floor.model.backbone.init_cfg.type != 'Pretrained'
+
+
+def test_cpu_cifar10_one_shot_equals_mmpretrain_mae_at_its_size():
+    """The one-shot recipe's model and mmpretrain's MAE built with the same
+    encoder, decoder and head settings: the same weights give the same loss
+    and the same latent, draw for draw."""
+    import torch
+    from mmengine.registry import DefaultScope
+
+    from mmmaskreuse.engine import build_model
+    cfg = read_recipe(CPU_PAIR[0])
+    ours = build_model(cfg)
+    ours.init_weights()  # MAE's fixed sin-cos position embedding, not zeros
+    upstream = copy.deepcopy(cfg)
+    upstream.model.type = 'mmpretrain.MAE'
+    backbone = upstream.model.backbone
+    backbone.type = 'mmpretrain.MAEViT'
+    backbone.mask_ratio = backbone.pop('mask_ratios')[0]
+    assert backbone.pop('mask_layers') == (0, )
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        mae = build_model(upstream)
+    assert type(mae).__name__ == 'MAE'
+    mae.load_state_dict(ours.state_dict(), strict=True)
+    ours.train()
+    mae.train()
+    images = torch.randn(4, 3, 32, 32)
+    torch.manual_seed(3)
+    expected = mae.loss(images, None)['loss']
+    torch.manual_seed(3)
+    torch.testing.assert_close(ours.loss(images, None)['loss'], expected)
+    torch.manual_seed(3)
+    latent, mask, _ = mae.backbone(images)
+    torch.manual_seed(3)
+    our_latent, our_mask, *_ = ours.backbone(images)
+    assert latent.shape == (4, 1 + 16, 128)  # 64 patches, 75 % masked
+    torch.testing.assert_close(our_latent, latent)
+    assert torch.equal(our_mask, mask)
