@@ -298,27 +298,40 @@ CPU_PAIR = (f'{CPU}/vit-mini-p4_L0_cifar10_pretrain.py',
             f'{CPU}/vit-mini-p4_L0-6_cifar10_pretrain.py')
 
 
-def test_cpu_cifar10_pretrain_pair_differs_in_the_second_shot_only():
-    """One shot against L(0, 6; 0.75, 0.1): the second shot in the last
-    quarter of the 8 blocks, as L(0, 10) is in ViT-B's 12."""
+FCMAE_PAIR = (f'{CPU}/convnextv2-mini_fcmae_L0_cifar10_pretrain.py',
+              f'{CPU}/convnextv2-mini_fcmae_L0-3_cifar10_pretrain.py')
+
+
+@pytest.mark.parametrize('pair,second_shot', [
+    (CPU_PAIR, ((0, 6), (0.75, 0.1))),
+    (FCMAE_PAIR, ((0, 3), (0.6, 0.1))),
+])
+def test_cpu_cifar10_pretrain_pair_differs_in_the_second_shot_only(
+        pair, second_shot):
+    """One shot against two: ViT L(0, 6; 0.75, 0.1), the second shot in the
+    last quarter of the 8 blocks as L(0, 10) is in ViT-B's 12; FCMAE
+    L(0, 3; 0.6, 0.1) as the paper's Tab. 6."""
     one, two = (flatten(read_recipe(name)._cfg_dict.to_dict())
-                for name in CPU_PAIR)
+                for name in pair)
     assert {key for key in one.keys() | two.keys()
             if one.get(key) != two.get(key)} == {
                 'model.backbone.mask_layers', 'model.backbone.mask_ratios'}
-    assert two['model.backbone.mask_layers'] == (0, 6)
-    assert two['model.backbone.mask_ratios'] == (0.75, 0.1)
-    assert one['model.backbone.arch.num_layers'] == 8
+    assert (two['model.backbone.mask_layers'],
+            two['model.backbone.mask_ratios']) == second_shot
+    assert len(one['model.backbone.mask_layers']) == 1
     assert one['train_dataloader.dataset.data_root'] == 'data/cifar10'
 
 
-@pytest.mark.parametrize('name', ['vit-mini-p4_cifar10_finetune.py',
-                                  'vit-mini-p4_cifar10_linprobe.py'])
+@pytest.mark.parametrize('name,pretrain', [
+    ('vit-mini-p4_cifar10_finetune.py', CPU_PAIR[0]),
+    ('vit-mini-p4_cifar10_linprobe.py', CPU_PAIR[0]),
+    ('convnextv2-mini_cifar10_finetune.py', FCMAE_PAIR[0]),
+])
 def test_cpu_cifar10_recipes_load_the_one_shot_pretrain_where_it_writes(
-        name):
+        name, pretrain):
     cfg = read_recipe(f'{CPU}/{name}')
     assert cfg.model.backbone.init_cfg.checkpoint == last_checkpoint(
-        CPU_PAIR[0])
+        pretrain)
     assert cfg.test_dataloader.dataset.data_prefix == 'test'
     floor = read_recipe(f'{CPU}/vit-mini-p4_cifar10_scratch.py')
     assert floor.model.backbone.init_cfg.type != 'Pretrained'

@@ -71,13 +71,23 @@ class CheckPretrainedWeightsHook(Hook):
     would train a randomly initialised encoder to the end. The check reads
     the checkpoint once more before mmengine loads it.
 
+    A weight the checkpoint holds in another shape than the sub-module's
+    (another width, another number of blocks' channels) is refused too:
+    mmengine would only warn and leave it at its random init. Position
+    embeddings and relative position bias tables (:data:`RESHAPED_ON_LOAD`)
+    are exempt: the upstream ViT and Swin interpolate them as they load.
+
     Args:
         allow_missing (Sequence[str]): Beginnings of the sub-module's
-            state-dict keys that the checkpoint need not hold: layers the
-            downstream model adds (``'ln2.'``, the norm after a ViT's global
-            pooling). Defaults to ().
+            state-dict keys that the checkpoint need not hold, or may hold
+            in another shape: layers the downstream model adds (``'ln2.'``,
+            the norm after a ViT's global pooling). Defaults to ().
     """
     priority = 'VERY_HIGH'  # before_run comes before the weights load
+
+    #: weight names the upstream backbones resize while loading a checkpoint
+    RESHAPED_ON_LOAD = ('pos_embed', 'absolute_pos_embed',
+                        'relative_position_bias_table')
 
     def __init__(self, allow_missing: Sequence[str] = ()) -> None:
         if isinstance(allow_missing, str):
@@ -107,9 +117,8 @@ class CheckPretrainedWeightsHook(Hook):
                 f'{where}={checkpoint!r}: no such checkpoint. Train the '
                 'recipe that writes it or set '
                 f'--cfg-options {where}=PATH')
-        # only what is missing: a pretrain checkpoint holds more than the
-        # module (decoder, head), and upstream backbones reshape some
-        # weights as they load them (a ViT's position embedding)
+        # what is missing or mis-shaped: a pretrain checkpoint holds more
+        # than the module (decoder, head), so nothing is unexpected
         mismatch = weight_mismatch(module, checkpoint,
                                    init_cfg.get('prefix') or '')
         allowed = self.allow_missing + _plain_checkpoint_reuse(
@@ -126,6 +135,21 @@ class CheckPretrainedWeightsHook(Hook):
                 f'{init_cfg.get("prefix")!r}): a checkpoint of another model?'
                 ' Point it at the right one, or list layers the new model '
                 'adds in CheckPretrainedWeightsHook(allow_missing=...)')
+        mis_shaped = [(key, theirs, ours)
+                      for key, theirs, ours in mismatch.mis_shaped
+                      if not key.startswith(self.allow_missing)
+                      and key.rsplit('.', 1)[-1] not in self.RESHAPED_ON_LOAD]
+        if mis_shaped:
+            shown = ', '.join(f'{key}: {list(theirs)} in the checkpoint, '
+                              f'{list(ours)} in the model'
+                              for key, theirs, ours in mis_shaped[:4]) + (
+                f' and {len(mis_shaped) - 4} more'
+                if len(mis_shaped) > 4 else '')
+            raise ValueError(
+                f'{where}={checkpoint!r} holds weights of another shape '
+                f'than {type(module).__name__} (prefix '
+                f'{init_cfg.get("prefix")!r}): {shown}. A checkpoint of '
+                'another size of the model? Point it at the right one')
 
 
 def _plain_checkpoint_reuse(module, missing: Sequence[str]) -> tuple:

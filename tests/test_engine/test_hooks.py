@@ -164,3 +164,37 @@ def test_a_frozen_reuse_branch_must_come_from_a_checkpoint():
     CheckFrozenReuseHook().before_train(SimpleNamespace(model=model))
     model.backbone = MaskResNet(depth=18, frozen_stages=0, freeze_reuse=False)
     CheckFrozenReuseHook().before_train(SimpleNamespace(model=model))
+
+
+def test_pretrained_check_refuses_weights_of_another_shape(tmp_path):
+    """A checkpoint of a wider model fills every key, in other shapes:
+    mmengine would warn and train those layers from random. Refused, naming
+    the shapes; a ViT's position embedding, which the ViT resizes as it
+    loads, is not."""
+    from mmpretrain.models import VisionTransformer
+    small = dict(arch=dict(embed_dims=32, num_layers=1, num_heads=2,
+                           feedforward_channels=64), patch_size=8)
+    wide = tmp_path / 'wide.pth'
+    wider = dict(small, arch=dict(small['arch'], embed_dims=48))
+    torch.save({'state_dict': {
+        f'backbone.{key}': value for key, value in
+        VisionTransformer(img_size=32, **wider).state_dict().items()}}, wide)
+    model = torch.nn.Module()
+    model.backbone = VisionTransformer(img_size=32, **small, init_cfg=dict(
+        type='Pretrained', checkpoint=str(wide), prefix='backbone.'))
+    runner = SimpleNamespace(model=model,
+                             _train_loop=mock.Mock(spec=BaseLoop))
+    with pytest.raises(ValueError) as error:
+        CheckPretrainedWeightsHook().before_run(runner)
+    assert ('holds weights of another shape than VisionTransformer (prefix '
+            "'backbone.'): cls_token: [1, 1, 48] in the checkpoint, "
+            '[1, 1, 32] in the model') in str(error.value)
+    # 64-px images: 64 patches against the 16 the checkpoint's embedding has
+    larger = tmp_path / 'larger_images.pth'
+    torch.save({'state_dict': {
+        f'backbone.{key}': value for key, value in
+        VisionTransformer(img_size=64, **small).state_dict().items()}},
+        larger)
+    model.backbone = VisionTransformer(img_size=32, **small, init_cfg=dict(
+        type='Pretrained', checkpoint=str(larger), prefix='backbone.'))
+    CheckPretrainedWeightsHook().before_run(runner)
