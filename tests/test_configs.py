@@ -46,6 +46,7 @@ AUTHORS_PROTOCOL = [
         'resnet34_cifar100_224px', 'resnet34_tinyimagenet_224px',
         'convnext-t_imagenet', 'efficientnetv2-s_imagenet',
         'resnet18_cifar10', 'cpu/resnet18-w16_cifar10',
+        'resnet34_cifar10_224px',
         'toy/resnet18_toy_cls', 'toy/convnext-atto_toy_cls',
         'toy/efficientnetv2-b0_toy_cls')
 ]
@@ -202,6 +203,7 @@ def test_a_detector_names_the_checkpoint_it_lacks(name, monkeypatch,
 
 @pytest.mark.parametrize('name,source_size', [
     ('maskanynet/resnet34_cifar100_224px.py', 32),
+    ('maskanynet/resnet34_cifar10_224px.py', 32),
     ('maskanynet/resnet34_tinyimagenet_224px.py', 64)])
 def test_224px_twins_mask_at_the_scale_of_the_authors_source_images(
         name, source_size):
