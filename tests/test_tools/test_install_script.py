@@ -124,10 +124,12 @@ def test_install_keeps_paths_with_a_space_intact(venv):
         [venv.pip, '--disable-pip-version-check', 'install', '-q',
          '--no-deps', str(wheel)]]
     # torch, setuptools, mmcv, the stack, grad-cam (--no-deps), its
-    # requirements, the package
-    assert [c[2] for c in calls].count('install') == 7
+    # requirements, openmim (--no-deps), what mim imports, the package
+    assert [c[2] for c in calls].count('install') == 9
     assert [venv.pip, '--disable-pip-version-check', 'install', '-q',
             '--no-deps', 'grad-cam==1.5.7', 'ttach==0.0.3'] in calls
+    assert [venv.pip, '--disable-pip-version-check', 'install', '-q',
+            '--no-deps', 'openmim==0.3.9'] in calls
     assert calls[-1][2:] == ['install', '-q', '--no-deps', '-e', '.']
     assert wheel.read_bytes() == venv.valid
     assert not os.path.exists(partial)
