@@ -157,16 +157,16 @@ def test_test_py_refuses_mis_shaped_and_unexpected_weights(toy_root,
 
 def test_dist_test_sh_refuses_mis_shaped_and_unexpected_weights(
         toy_root, tmp_path):
-    """Through torchrun on 2 processes: a MaskAnyNet checkpoint with a
-    5-class head on the 4-class vanilla config stops the run before any
-    rank scores, naming both kinds of misfit. Each rank checks; torchrun
-    ends the other when the first exits, so one or both print it."""
+    """Through torchrun: a MaskAnyNet checkpoint with a 5-class head on the
+    4-class vanilla config stops the run before it scores, naming both
+    kinds of misfit, with the refusal's exit status. One process: each rank
+    runs the same check (torchrun ends the others when the first exits)."""
     from mmmaskreuse.engine import build_model, load_config
     misfit = tmp_path / 'maskanynet_five_classes.pth'
     torch.save(dict(state_dict=build_model(load_config(
         config('maskanynet/toy/resnet18_toy_cls.py'),
         {'model.head.num_classes': 5})).state_dict()), misfit)
-    proc = run_tool(['dist_test.sh', CLS, str(misfit), '2', '--cfg-options',
+    proc = run_tool(['dist_test.sh', CLS, str(misfit), '1', '--cfg-options',
                      'test_dataloader.dataset.indices=4',
                      'test_dataloader.num_workers=0',
                      'test_dataloader.persistent_workers=False'], toy_root,
